@@ -1,0 +1,27 @@
+import { test, expect } from './fixtures';
+
+test.describe('the page from the real server', () => {
+  test('finds a WebGPU adapter, reports it, and is cross-origin isolated', async ({ app, page }) => {
+    await app.open();
+    const adapter = await page.evaluate(async () => {
+      const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+      const found = await gpu?.requestAdapter();
+      return found ? { vendor: found.info.vendor, architecture: found.info.architecture } : null;
+    });
+    expect(adapter, 'navigator.gpu.requestAdapter() returned no adapter').not.toBeNull();
+    await expect(app.testId('status.adapter')).toContainText(adapter!.vendor);
+    await expect(app.testId('status.adapter')).toContainText(adapter!.architecture);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await app.waitUntilReady();
+    await expect(app.testId('status.backend')).toHaveAttribute('data-backend', 'webgpu');
+    app.expectNoConsoleErrors();
+  });
+
+  test('serves the isolation headers on the page and on the WASM files', async ({ request }) => {
+    const page = await request.get('/');
+    expect(page.headers()['cross-origin-opener-policy']).toBe('same-origin');
+    expect(page.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+    const health = await request.get('/healthz');
+    expect(health.ok()).toBe(true);
+  });
+});

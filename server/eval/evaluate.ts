@@ -1,0 +1,378 @@
+/**
+ * Measures a model bundle by running its exported ONNX files with onnxruntime-node and the shared
+ * codec: the full model, every level unquantized and at every bit-width (quantize + pack + unpack +
+ * dequantize, exactly as the device and the tail server do), and the early exits.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { decodeBottleneck, encodeBottleneck, packedLength } from '../../src/core/codec.ts';
+import type { MeasuredAccuracy, ModelManifest } from '../../src/core/manifest.ts';
+import type { TestSet } from './testSet.ts';
+
+export interface EvalOptions {
+  bundleDir: string;
+  tailsDir: string;
+  batchSize?: number;
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export interface LevelResult {
+  id: string;
+  float: MeasuredAccuracy;
+  bits: (MeasuredAccuracy & { bits: number; payloadBytes: number })[];
+}
+
+export interface ExitResult {
+  level: string;
+  accuracy: number;
+  correct: number;
+  total: number;
+  thresholds: { threshold: number; coverage: number; accuracy: number; covered: number; correct: number }[];
+}
+
+export interface EvalResult {
+  total: number;
+  full: MeasuredAccuracy;
+  levels: LevelResult[];
+  earlyExits: ExitResult[];
+  /** Problems with the files themselves (sizes, shapes); non-empty means the bundle is broken. */
+  problems: string[];
+  /** Predicted class per image, per configuration id ("full", "c4-float", "c4-b2", "exit-c4"). */
+  predictions: Record<string, Uint8Array>;
+}
+
+export function measured(correct: number, total: number): MeasuredAccuracy {
+  return { correct, total, accuracy: total > 0 ? correct / total : 0 };
+}
+
+function argmaxRows(
+  data: Float32Array,
+  rows: number,
+  cols: number,
+  out: Uint8Array,
+  outOffset: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    let bestValue = data[r * cols]!;
+    for (let c = 1; c < cols; c++) {
+      const v = data[r * cols + c]!;
+      if (v > bestValue) {
+        bestValue = v;
+        best = c;
+      }
+    }
+    out[outOffset + r] = best;
+  }
+}
+
+function countCorrect(pred: Uint8Array, labels: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === labels[i]) n++;
+  return n;
+}
+
+async function session(file: string, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(file, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+}
+
+/** Runs a single-input model over `count` rows of `rowSize` values, in batches; returns each output concatenated. */
+async function runBatched(
+  s: ort.InferenceSession,
+  input: Float32Array,
+  count: number,
+  rowShape: number[],
+  batchSize: number,
+): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
+  const rowSize = rowShape.reduce((a, b) => a * b, 1);
+  const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const tensor = new ort.Tensor('float32', input.subarray(start * rowSize, (start + n) * rowSize), [
+      n,
+      ...rowShape,
+    ]);
+    const result = await s.run({ [s.inputNames[0]!]: tensor });
+    for (const name of s.outputNames) {
+      const t = result[name]!;
+      const per = (t.data as Float32Array).length / n;
+      if (!outputs[name])
+        outputs[name] = { data: new Float32Array(count * per), dims: [count, ...t.dims.slice(1)] };
+      outputs[name]!.data.set(t.data as Float32Array, start * per);
+    }
+  }
+  return outputs;
+}
+
+async function checkFile(file: string, bytes: number, problems: string[]): Promise<void> {
+  try {
+    const stat = await fs.stat(file);
+    if (stat.size !== bytes) problems.push(`${file}: ${stat.size} bytes, manifest says ${bytes}`);
+  } catch {
+    problems.push(`${file}: missing`);
+  }
+}
+
+export async function evaluateBundle(
+  manifest: ModelManifest,
+  test: TestSet,
+  options: EvalOptions,
+): Promise<EvalResult> {
+  const batchSize = options.batchSize ?? 500;
+  const threads = options.threads ?? 2;
+  const log = options.log ?? (() => {});
+  const problems: string[] = [];
+  const predictions: Record<string, Uint8Array> = {};
+  const n = test.count;
+  const labels = test.labels;
+  const imageShape = manifest.input.shape.slice(1);
+
+  const pub = (f: string) => path.join(options.bundleDir, f);
+  const srv = (f: string) => path.join(options.tailsDir, f);
+  await checkFile(pub(manifest.full.file), manifest.full.bytes, problems);
+  for (const level of manifest.levels) {
+    await checkFile(pub(level.head.file), level.head.bytes, problems);
+    await checkFile(srv(level.tail.file), level.tail.bytes, problems);
+  }
+  for (const exit of manifest.earlyExits) await checkFile(pub(exit.file), exit.bytes, problems);
+  if (problems.length)
+    return { total: n, full: measured(0, 0), levels: [], earlyExits: [], problems, predictions };
+
+  // full
+  const full = await session(pub(manifest.full.file), threads);
+  const fullOut = await runBatched(full, test.images, n, imageShape, batchSize);
+  const fullLogits = fullOut[manifest.full.output];
+  if (!fullLogits) throw new Error(`${manifest.full.file}: no output named ${manifest.full.output}`);
+  const fullPred = new Uint8Array(n);
+  argmaxRows(fullLogits.data, n, manifest.classes.length, fullPred, 0);
+  predictions.full = fullPred;
+  const fullAcc = measured(countCorrect(fullPred, labels), n);
+  await full.release();
+  log(`full: ${(fullAcc.accuracy * 100).toFixed(2)}%`);
+
+  const levels: LevelResult[] = [];
+  const bottlenecks = new Map<string, Float32Array>();
+  for (const level of manifest.levels) {
+    const [c, h, w] = level.bottleneckShape;
+    const elements = c * h * w;
+    if (elements !== level.elements)
+      problems.push(`${level.id}: elements ${level.elements} != ${c}*${h}*${w}`);
+    const head = await session(pub(level.head.file), threads);
+    const headOut = (await runBatched(head, test.images, n, imageShape, batchSize))[level.head.output];
+    await head.release();
+    if (!headOut) throw new Error(`${level.head.file}: no output named ${level.head.output}`);
+    const dims = headOut.dims.slice(1);
+    if (dims.join(',') !== [c, h, w].join(','))
+      problems.push(
+        `${level.head.file}: bottleneck shape [${dims.join(',')}], manifest says [${c},${h},${w}]`,
+      );
+    const z = headOut.data;
+    let outOfRange = 0;
+    for (let i = 0; i < z.length; i++) if (!(z[i]! >= 0 && z[i]! <= 1)) outOfRange++;
+    if (outOfRange) problems.push(`${level.head.file}: ${outOfRange} bottleneck values outside [0,1]`);
+    bottlenecks.set(level.id, z);
+
+    const tail = await session(srv(level.tail.file), threads);
+    const classify = async (input: Float32Array, key: string): Promise<MeasuredAccuracy> => {
+      const out = (await runBatched(tail, input, n, [c, h, w], batchSize))[level.tail.output];
+      if (!out) throw new Error(`${level.tail.file}: no output named ${level.tail.output}`);
+      const pred = new Uint8Array(n);
+      argmaxRows(out.data, n, manifest.classes.length, pred, 0);
+      predictions[key] = pred;
+      return measured(countCorrect(pred, labels), n);
+    };
+    const floatAcc = await classify(z, `${level.id}-float`);
+    const bitsResults: LevelResult['bits'] = [];
+    const minBits = manifest.quantization.minBits;
+    const maxBits = manifest.quantization.maxBits;
+    const deq = new Float32Array(z.length);
+    for (let bits = minBits; bits <= maxBits; bits++) {
+      // The device's encode and the server's decode, image by image.
+      for (let i = 0; i < n; i++) {
+        const packed = encodeBottleneck(z.subarray(i * elements, (i + 1) * elements), bits);
+        if (packed.length !== packedLength(elements, bits))
+          problems.push(`${level.id}-b${bits}: packed length ${packed.length}`);
+        decodeBottleneck(packed, elements, bits, 0, deq, i * elements);
+      }
+      const acc = await classify(deq, `${level.id}-b${bits}`);
+      bitsResults.push({ bits, payloadBytes: packedLength(elements, bits), ...acc });
+    }
+    await tail.release();
+    levels.push({ id: level.id, float: floatAcc, bits: bitsResults });
+    log(
+      `${level.id}: float ${(floatAcc.accuracy * 100).toFixed(2)}%  ` +
+        bitsResults.map((b) => `${b.bits}b ${(b.accuracy * 100).toFixed(2)}%`).join('  '),
+    );
+  }
+
+  const earlyExits: ExitResult[] = [];
+  for (const exit of manifest.earlyExits) {
+    const level = manifest.levels.find((l) => l.id === exit.level);
+    const z = bottlenecks.get(exit.level);
+    if (!level || !z) {
+      problems.push(`early exit ${exit.file}: unknown level ${exit.level}`);
+      continue;
+    }
+    const s = await session(pub(exit.file), threads);
+    const out = await runBatched(s, z, n, level.bottleneckShape, batchSize);
+    await s.release();
+    const logits = out[exit.outputs.logits];
+    const conf = out[exit.outputs.confidence];
+    if (!logits || !conf)
+      throw new Error(`${exit.file}: outputs ${exit.outputs.logits}/${exit.outputs.confidence} missing`);
+    const pred = new Uint8Array(n);
+    argmaxRows(logits.data, n, manifest.classes.length, pred, 0);
+    predictions[`exit-${exit.level}`] = pred;
+    const correct = countCorrect(pred, labels);
+    const thresholds = exit.thresholds.map(({ threshold }) => {
+      let covered = 0;
+      let right = 0;
+      for (let i = 0; i < n; i++) {
+        if (conf.data[i]! >= threshold) {
+          covered++;
+          if (pred[i] === labels[i]) right++;
+        }
+      }
+      return {
+        threshold,
+        coverage: covered / n,
+        accuracy: covered ? right / covered : 0,
+        covered,
+        correct: right,
+      };
+    });
+    earlyExits.push({ level: exit.level, accuracy: correct / n, correct, total: n, thresholds });
+    log(
+      `exit-${exit.level}: ${((correct / n) * 100).toFixed(2)}%  ` +
+        thresholds
+          .map(
+            (t) =>
+              `>=${t.threshold}: cov ${(t.coverage * 100).toFixed(1)}% acc ${(t.accuracy * 100).toFixed(2)}%`,
+          )
+          .join('  '),
+    );
+  }
+  return { total: n, full: fullAcc, levels, earlyExits, problems, predictions };
+}
+
+/** Writes the measured accuracies into the manifest (in place). */
+export function applyResults(manifest: ModelManifest, result: EvalResult): void {
+  manifest.full.accuracy = result.full;
+  for (const r of result.levels) {
+    const level = manifest.levels.find((l) => l.id === r.id)!;
+    level.float = r.float;
+    level.bits = r.bits.map((b) => ({
+      bits: b.bits,
+      payloadBytes: b.payloadBytes,
+      correct: b.correct,
+      total: b.total,
+      accuracy: b.accuracy,
+    }));
+  }
+  for (const r of result.earlyExits) {
+    const exit = manifest.earlyExits.find((e) => e.level === r.level)!;
+    exit.accuracy = r.accuracy;
+    exit.thresholds = r.thresholds.map((t) => ({
+      threshold: t.threshold,
+      coverage: t.coverage,
+      accuracy: t.accuracy,
+    }));
+  }
+}
+
+export interface Comparison {
+  config: string;
+  manifest: number;
+  measured: number;
+  manifestTotal: number;
+  measuredTotal: number;
+  tolerance: number;
+  ok: boolean;
+}
+
+/**
+ * Compares measured accuracies with the manifest's. When both cover the same images the tolerance
+ * is 0.05 points; when the measurement covers fewer images (--limit) than the manifest, the numbers
+ * are checked against a statistical bound (4 standard errors of the subset + 0.05 points).
+ */
+export function compare(manifest: ModelManifest, result: EvalResult): Comparison[] {
+  const rows: Comparison[] = [];
+  const add = (config: string, expected: number, expectedTotal: number, got: number, gotTotal: number) => {
+    let tolerance = 0.0005;
+    if (expectedTotal !== gotTotal) {
+      const p = Math.min(Math.max(expected, 0.01), 0.99);
+      tolerance += 4 * Math.sqrt((p * (1 - p)) / Math.max(gotTotal, 1));
+    }
+    rows.push({
+      config,
+      manifest: expected,
+      measured: got,
+      manifestTotal: expectedTotal,
+      measuredTotal: gotTotal,
+      tolerance,
+      ok: Math.abs(expected - got) <= tolerance + 1e-12,
+    });
+  };
+  add(
+    'full',
+    manifest.full.accuracy.accuracy,
+    manifest.full.accuracy.total,
+    result.full.accuracy,
+    result.full.total,
+  );
+  for (const r of result.levels) {
+    const level = manifest.levels.find((l) => l.id === r.id)!;
+    add(`${r.id}-float`, level.float.accuracy, level.float.total, r.float.accuracy, r.float.total);
+    for (const b of r.bits) {
+      const entry = level.bits.find((e) => e.bits === b.bits);
+      if (!entry) {
+        rows.push({
+          config: `${r.id}-b${b.bits}`,
+          manifest: NaN,
+          measured: b.accuracy,
+          manifestTotal: 0,
+          measuredTotal: b.total,
+          tolerance: 0,
+          ok: false,
+        });
+        continue;
+      }
+      add(`${r.id}-b${b.bits}`, entry.accuracy, entry.total, b.accuracy, b.total);
+      if (entry.payloadBytes !== b.payloadBytes) {
+        rows.push({
+          config: `${r.id}-b${b.bits} payloadBytes`,
+          manifest: entry.payloadBytes,
+          measured: b.payloadBytes,
+          manifestTotal: 0,
+          measuredTotal: 0,
+          tolerance: 0,
+          ok: false,
+        });
+      }
+    }
+  }
+  for (const r of result.earlyExits) {
+    const exit = manifest.earlyExits.find((e) => e.level === r.level)!;
+    const total = manifest.full.accuracy.total;
+    add(`exit-${r.level}`, exit.accuracy, total, r.accuracy, r.total);
+    for (const t of r.thresholds) {
+      const m = exit.thresholds.find((e) => e.threshold === t.threshold)!;
+      add(`exit-${r.level} cov@${t.threshold}`, m.coverage, total, t.coverage, r.total);
+      if (t.covered > 0)
+        add(
+          `exit-${r.level} acc@${t.threshold}`,
+          m.accuracy,
+          Math.round(m.coverage * total),
+          t.accuracy,
+          t.covered,
+        );
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,167 @@
+/**
+ * The one place that listens: parses the CLI, loads the model bundle, creates the app and
+ * prints where to open it. Everything else is in createApp (server/app.ts) so tests can run it.
+ *
+ *   tsx server/index.ts [--port 8787] [--host localhost|0.0.0.0] [--https] [--static dist | --no-static]
+ *                       [--bundle fmnist] [--public-models DIR] [--server-models DIR] [--require-models]
+ *                       [--batch-window-ms 2] [--max-batch 64] [--max-in-flight 16] [--max-images 64]
+ *                       [--threads 1] [--cors] [--log-level info]
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, parseLogLevel, setLogLevel } from '../src/core/log';
+import { createApp } from './app';
+import { BundleError, bundleExists, loadBundle, type LoadedBundle } from './bundle';
+import { configDir, loadOrCreateCertificate } from './tls';
+import { lanIPv4Addresses, qrCode, serverUrls } from './urls';
+
+const log = createLogger('server');
+
+const HELP = `SplitScope tail server
+
+  --port N               port (default 8787, or $PORT)
+  --host H               bind address (default localhost; 0.0.0.0 for phones on the LAN)
+  --https                serve HTTPS with a self-signed certificate kept in ${configDir()}
+  --static DIR           serve the built SPA from DIR (default dist/)
+  --no-static            serve no static files (npm run dev: Vite serves the page)
+  --bundle NAME          model bundle name (default fmnist)
+  --public-models DIR    folder with manifest.json and full.onnx (default public/models/<bundle>)
+  --server-models DIR    folder with tail-*.onnx (default server/models/<bundle>)
+  --require-models       fail when the bundle is absent (default: serve the page without inference)
+  --batch-window-ms MS   dynamic batching window (default 2)
+  --max-batch N          most images per ONNX run (default 64; 1 disables batching)
+  --max-in-flight N      per-connection in-flight requests before 'busy' (default 16)
+  --max-images N         images per request (default 64)
+  --threads N            onnxruntime intra-op threads per session (default 1)
+  --cors                 accept socket.io connections from any origin
+  --log-level L          debug | info | warn | error | silent
+  --help`;
+
+function intOption(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string', default: 'localhost' },
+      https: { type: 'boolean', default: false },
+      static: { type: 'string', default: 'dist' },
+      'no-static': { type: 'boolean', default: false },
+      bundle: { type: 'string', default: 'fmnist' },
+      'public-models': { type: 'string' },
+      'server-models': { type: 'string' },
+      'require-models': { type: 'boolean', default: false },
+      'batch-window-ms': { type: 'string' },
+      'max-batch': { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      'max-images': { type: 'string' },
+      threads: { type: 'string' },
+      cors: { type: 'boolean', default: false },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return;
+  }
+  if (values['log-level']) {
+    const level = parseLogLevel(values['log-level']);
+    if (!level) throw new Error(`--log-level must be debug, info, warn, error or silent`);
+    setLogLevel(level);
+  }
+  const port = intOption(values.port ?? process.env['PORT'], 'port', 8787);
+  const host = values.host;
+  const staticDir = values['no-static'] ? null : path.resolve(values.static);
+  if (staticDir && !existsSync(path.join(staticDir, 'index.html'))) {
+    log.warn(`${staticDir}/index.html not found: run \`npm run build\` first (or pass --no-static)`);
+  }
+
+  const location = {
+    publicDir: path.resolve(values['public-models'] ?? path.join('public', 'models', values.bundle)),
+    serverDir: path.resolve(values['server-models'] ?? path.join('server', 'models', values.bundle)),
+  };
+  let bundle: LoadedBundle | null = null;
+  if (values['require-models'] || (await bundleExists(location))) {
+    const started = performance.now();
+    bundle = await loadBundle(location, { threads: intOption(values.threads, 'threads', 1) });
+    log.info(
+      `bundle ${bundle.manifest.bundleId}: full + ${bundle.tails.length} tail(s) [${bundle.manifest.levels.map((l) => l.id).join(', ')}] loaded in ${(performance.now() - started).toFixed(0)} ms`,
+    );
+  } else {
+    log.warn(
+      `no model bundle at ${location.publicDir}: serving the page only, inference requests get 'unknown-config'`,
+    );
+  }
+
+  const tls = values.https
+    ? await loadOrCreateCertificate(['localhost', '127.0.0.1', ...lanIPv4Addresses()], log)
+    : null;
+  const app = createApp(
+    { bundle, logger: log },
+    {
+      staticDir,
+      tls,
+      cors: values.cors,
+      batching: {
+        windowMs: intOption(values['batch-window-ms'], 'batch-window-ms', 2),
+        maxBatch: intOption(values['max-batch'], 'max-batch', 64, 1),
+      },
+      limits: {
+        maxInFlight: intOption(values['max-in-flight'], 'max-in-flight', 16, 1),
+        maxImagesPerRequest: Math.min(255, intOption(values['max-images'], 'max-images', 64, 1)),
+      },
+    },
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    app.httpServer.once('error', reject);
+    app.httpServer.listen(port, host, () => resolve());
+  });
+  const address = app.httpServer.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const urls = serverUrls(host, actualPort, Boolean(tls));
+  const lines = [`SplitScope listening (${tls ? 'HTTPS, self-signed' : 'HTTP'}):`];
+  for (const url of urls.local) lines.push(`  local:  ${url}`);
+  for (const url of urls.lan) lines.push(`  LAN:    ${url}`);
+  if (urls.lan.length === 0 && host === 'localhost')
+    lines.push('  (pass --host 0.0.0.0 --https to open it from a phone)');
+  if (urls.lan.length > 0 && !tls)
+    lines.push('  note: WebGPU on a phone needs a secure context; add --https for LAN use');
+  if (tls) lines.push(`  certificate: ${tls.certFile} (accept it once on each device)`);
+  log.info(lines.join('\n'));
+  if (urls.lan[0]) log.info(`scan to open ${urls.lan[0]}\n${await qrCode(urls.lan[0])}`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info(`${signal}: closing`);
+    void app
+      .close()
+      .then(() => bundle?.close())
+      .finally(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  log.error(
+    error instanceof BundleError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error),
+  );
+  process.exit(1);
+});

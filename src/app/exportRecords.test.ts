@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { computePhases, type InferenceRecord } from '../core/record';
+import { recordsToCsv, recordsToJson, type ExportEnvironment } from './exportRecords';
+
+const environment: ExportEnvironment = {
+  backend: 'webgpu: google swiftshader',
+  adapter: 'google swiftshader',
+  userAgent: 'Test, "quoted"',
+  crossOriginIsolated: true,
+  bundleId: 'fmnist',
+  bundleCommit: 'abc',
+  exportedAt: '2026-11-26T00:00:00Z',
+};
+
+const record: InferenceRecord = {
+  seq: 1,
+  requestId: 7,
+  mode: 'split',
+  config: 'c4-b2',
+  backend: 'webgpu',
+  startedAt: 0,
+  epochMs: 1_700_000_000_000,
+  images: [
+    { index: 0, label: 9, predicted: 9, confidence: 0.99 },
+    { index: 1, label: 2, predicted: 4, confidence: 0.6 },
+  ],
+  payloadBytes: 98,
+  wireBytes: 107,
+  phases: computePhases(
+    { start: 0, computeEnd: 5, encodeEnd: 5.1, sent: 5.2, end: 20 },
+    { queuedMs: 1, decodeMs: 0.1, computeMs: 2, totalMs: 3.5 },
+  ),
+  serverBatch: 2,
+  ok: true,
+};
+
+describe('exports', () => {
+  it('writes one CSV row per image with the request figures and the environment', () => {
+    const csv = recordsToCsv([record], environment).trim().split('\n');
+    expect(csv[0]).toContain('webgpu: google swiftshader');
+    expect(csv).toHaveLength(3 + 2);
+    const header = csv[2]!.split(',');
+    const row = csv[4]!.split(',');
+    expect(row[header.indexOf('image_index')]).toBe('1');
+    expect(row[header.indexOf('correct')]).toBe('false');
+    expect(row[header.indexOf('wire_bytes')]).toBe('107');
+    expect(row[header.indexOf('total_ms')]).toBe('20.000');
+  });
+
+  it('keeps settings, environment and records in JSON', () => {
+    const parsed = JSON.parse(recordsToJson([record], { mode: 'split' }, environment));
+    expect(parsed.environment.userAgent).toBe('Test, "quoted"');
+    expect(parsed.settings.mode).toBe('split');
+    expect(parsed.records[0].images).toHaveLength(2);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Session export: every record with the configuration and the environment it ran in, as JSON,
+ * and one CSV row per image (the unit accuracy is counted in).
+ */
+import type { InferenceRecord } from '../core/record';
+
+export interface ExportEnvironment {
+  backend: string;
+  adapter: string;
+  userAgent: string;
+  crossOriginIsolated: boolean;
+  bundleId: string;
+  bundleCommit: string;
+  exportedAt: string;
+}
+
+export function recordsToJson(records: readonly InferenceRecord[], settings: unknown, environment: ExportEnvironment): string {
+  return JSON.stringify({ environment, settings, records }, null, 1);
+}
+
+const CSV_COLUMNS = [
+  'seq',
+  'request_id',
+  'mode',
+  'config',
+  'backend',
+  'epoch_ms',
+  'ok',
+  'failure',
+  'images_in_request',
+  'image_index',
+  'label',
+  'predicted',
+  'correct',
+  'confidence',
+  'payload_bytes',
+  'wire_bytes',
+  'total_ms',
+  'device_ms',
+  'encode_ms',
+  'network_ms',
+  'uplink_ms',
+  'downlink_ms',
+  'server_queue_ms',
+  'server_compute_ms',
+  'overhead_ms',
+  'server_batch',
+] as const;
+
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** One row per image; request-level figures (bytes, phases) repeat on each image of the request. */
+export function recordsToCsv(records: readonly InferenceRecord[], environment: ExportEnvironment): string {
+  const lines = [
+    `# SplitScope export ${environment.exportedAt}; backend ${environment.backend}; adapter ${environment.adapter}; bundle ${environment.bundleId}@${environment.bundleCommit}`,
+    `# user agent: ${environment.userAgent}`,
+    CSV_COLUMNS.join(','),
+  ];
+  for (const record of records) {
+    const p = record.phases;
+    for (const image of record.images) {
+      lines.push(
+        [
+          record.seq,
+          record.requestId,
+          record.mode,
+          record.config,
+          record.backend,
+          record.epochMs.toFixed(3),
+          record.ok,
+          record.failure ? `${record.failure.reason}: ${record.failure.message}` : '',
+          record.images.length,
+          image.index,
+          image.label,
+          image.predicted,
+          image.predicted === image.label,
+          image.confidence.toFixed(5),
+          record.payloadBytes,
+          record.wireBytes,
+          p.totalMs.toFixed(3),
+          p.deviceMs.toFixed(3),
+          p.encodeMs.toFixed(3),
+          p.networkMs.toFixed(3),
+          p.uplinkMs?.toFixed(3) ?? '',
+          p.downlinkMs?.toFixed(3) ?? '',
+          p.serverQueueMs.toFixed(3),
+          p.serverComputeMs.toFixed(3),
+          p.overheadMs.toFixed(3),
+          record.serverBatch ?? '',
+        ]
+          .map(csvField)
+          .join(','),
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,131 @@
+/**
+ * The immutable view of the live run that the store holds and the charts draw. Built from the
+ * ring buffer once per published frame, never per record.
+ */
+import type { FailureReason, Mode } from '../core/record';
+
+export interface LivePoint {
+  seq: number;
+  /** Seconds since the session's first record. */
+  t: number;
+  mode: Mode;
+  config: string;
+  ok: boolean;
+  images: number;
+  totalMs: number;
+  deviceMs: number;
+  encodeMs: number;
+  networkMs: number;
+  uplinkMs: number | null;
+  serverQueueMs: number;
+  serverComputeMs: number;
+  overheadMs: number;
+  wireBytes: number;
+  payloadBytes: number;
+  wireBytesPerImage: number;
+  /** This mode's accuracy over the whole session, up to and including this record. */
+  runningAccuracy: number | null;
+}
+
+export interface ModeTotals {
+  requests: number;
+  images: number;
+  /** Requests that ended in an answer (server reply, or the local run). */
+  answered: number;
+  failed: number;
+  correct: number;
+  /** Images with an answer. */
+  answeredImages: number;
+  payloadBytes: number;
+  wireBytes: number;
+  accuracy: number | null;
+  medianTotalMs: number | null;
+  p95TotalMs: number | null;
+  medianPerImageMs: number | null;
+  wireBytesPerImage: number | null;
+  lastConfig: string | null;
+}
+
+export interface Counters {
+  /** Requests handed to the socket. */
+  sent: number;
+  /** Server replies with a result. */
+  answered: number;
+  /** Sent requests that ended without a result (error reply, timeout, disconnect). */
+  failed: number;
+  failedByReason: Partial<Record<FailureReason, number>>;
+  /** On-device requests (never sent). */
+  local: number;
+  localFailed: number;
+  images: number;
+  correct: number;
+}
+
+export interface EstimatePoint {
+  t: number;
+  uplinkKbps: number | null;
+  rttMs: number | null;
+}
+
+export interface LastImage {
+  index: number;
+  label: number;
+  predicted: number;
+  confidence: number;
+  mode: Mode;
+  config: string;
+  /** Split only: the codes of this image, for the heat map. */
+  codes: { values: number[]; shape: [number, number, number]; bits: number } | null;
+}
+
+export interface LiveSnapshot {
+  version: number;
+  counters: Counters;
+  perMode: Record<Mode, ModeTotals>;
+  points: LivePoint[];
+  throughput: { t: number; 'on-device': number; offload: number; split: number }[];
+  estimates: EstimatePoint[];
+  estimate: { uplinkBps: number | null; rttMs: number | null; samples: number; clockUncertaintyMs: number | null };
+  lastImage: LastImage | null;
+  lastError: string | null;
+}
+
+export const emptyModeTotals = (): ModeTotals => ({
+  requests: 0,
+  images: 0,
+  answered: 0,
+  failed: 0,
+  correct: 0,
+  answeredImages: 0,
+  payloadBytes: 0,
+  wireBytes: 0,
+  accuracy: null,
+  medianTotalMs: null,
+  p95TotalMs: null,
+  medianPerImageMs: null,
+  wireBytesPerImage: null,
+  lastConfig: null,
+});
+
+export const emptyCounters = (): Counters => ({
+  sent: 0,
+  answered: 0,
+  failed: 0,
+  failedByReason: {},
+  local: 0,
+  localFailed: 0,
+  images: 0,
+  correct: 0,
+});
+
+export const EMPTY_SNAPSHOT: LiveSnapshot = {
+  version: 0,
+  counters: emptyCounters(),
+  perMode: { 'on-device': emptyModeTotals(), offload: emptyModeTotals(), split: emptyModeTotals() },
+  points: [],
+  throughput: [],
+  estimates: [],
+  estimate: { uplinkBps: null, rttMs: null, samples: 0, clockUncertaintyMs: null },
+  lastImage: null,
+  lastError: null,
+};

@@ -1,0 +1,72 @@
+/**
+ * What this browser can run, detected once per page load. The inference backend and the UI
+ * both read the same answer, so the page never claims a backend it did not find.
+ */
+
+export interface GpuAdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True when the adapter is a software fallback (SwiftShader reports itself this way). */
+  isFallbackAdapter: boolean;
+}
+
+export interface Capabilities {
+  secureContext: boolean;
+  crossOriginIsolated: boolean;
+  /** Threads WASM may use: >1 only when the page is cross-origin isolated (SharedArrayBuffer). */
+  wasmThreads: number;
+  hardwareConcurrency: number;
+  webgpu: { available: true; adapter: GpuAdapterSummary } | { available: false; reason: string };
+  userAgent: string;
+}
+
+let detection: Promise<Capabilities> | undefined;
+
+/** Detects once; later calls share the first answer. */
+export function detectCapabilities(): Promise<Capabilities> {
+  detection ??= detect();
+  return detection;
+}
+
+async function detect(): Promise<Capabilities> {
+  const hardwareConcurrency = navigator.hardwareConcurrency || 1;
+  const isolated = globalThis.crossOriginIsolated === true;
+  return {
+    secureContext: globalThis.isSecureContext === true,
+    crossOriginIsolated: isolated,
+    wasmThreads: isolated ? Math.max(1, Math.min(4, hardwareConcurrency)) : 1,
+    hardwareConcurrency,
+    webgpu: await detectWebGpu(),
+    userAgent: navigator.userAgent,
+  };
+}
+
+async function detectWebGpu(): Promise<Capabilities['webgpu']> {
+  if (!globalThis.isSecureContext) {
+    return {
+      available: false,
+      reason: 'not a secure context: WebGPU needs https:// or localhost (start the server with --https for a LAN address)',
+    };
+  }
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) return { available: false, reason: 'navigator.gpu is missing: this browser has no WebGPU, or it is disabled' };
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { available: false, reason: 'navigator.gpu.requestAdapter() returned no adapter' };
+    const info = adapter.info;
+    return {
+      available: true,
+      adapter: {
+        vendor: info.vendor || 'unknown vendor',
+        architecture: info.architecture || 'unknown architecture',
+        device: info.device || '',
+        description: info.description || '',
+        isFallbackAdapter: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+      },
+    };
+  } catch (error) {
+    return { available: false, reason: `requestAdapter() failed: ${(error as Error).message}` };
+  }
+}

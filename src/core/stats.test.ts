@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ClockOffsetEstimator,
+  RingBuffer,
+  UplinkEstimator,
+  mean,
+  median,
+  quantile,
+  throttleChargedBytes,
+  throttledMessageMs,
+} from './stats';
+
+describe('RingBuffer', () => {
+  it('keeps the newest items in order and counts every push', () => {
+    const ring = new RingBuffer<number>(3);
+    for (let i = 1; i <= 5; i++) ring.push(i);
+    expect(ring.toArray()).toEqual([3, 4, 5]);
+    expect(ring.size).toBe(3);
+    expect(ring.totalPushed).toBe(5);
+    expect(ring.at(0)).toBe(3);
+    expect(ring.last()).toBe(5);
+    expect(ring.at(3)).toBeUndefined();
+    expect(ring.tail(2)).toEqual([4, 5]);
+    ring.clear();
+    expect(ring.toArray()).toEqual([]);
+  });
+
+  it('rejects a capacity that is not a positive integer', () => {
+    expect(() => new RingBuffer(0)).toThrow(RangeError);
+    expect(() => new RingBuffer(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('quantiles', () => {
+  it('interpolates linearly like numpy', () => {
+    const values = [5, 1, 4, 2, 3];
+    expect(median(values)).toBe(3);
+    expect(quantile(values, 0)).toBe(1);
+    expect(quantile(values, 1)).toBe(5);
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
+    expect(quantile([0, 10], 0.99)).toBeCloseTo(9.9);
+    expect(Number.isNaN(median([]))).toBe(true);
+    expect(mean([1, 2, 3])).toBe(2);
+  });
+});
+
+describe('DevTools throttle model', () => {
+  it('charges whole 1500-byte quanta as measured in Chromium', () => {
+    expect(throttleChargedBytes(1)).toBe(1500);
+    expect(throttleChargedBytes(1490)).toBe(1500);
+    expect(throttleChargedBytes(1500)).toBe(3000);
+    expect(throttleChargedBytes(2990)).toBe(3000);
+    expect(throttleChargedBytes(20_000)).toBe(21_000);
+    // The measured figures at 256 kbit/s: ~47 ms for one quantum, ~656 ms for 20 KB.
+    expect(throttledMessageMs(1000, 256_000)).toBeCloseTo(46.9, 1);
+    expect(throttledMessageMs(20_000, 256_000)).toBeCloseTo(656.25, 1);
+  });
+});
+
+/** Simulates a FIFO link that charges DevTools quanta, sending messages at the given times. */
+function simulateLink(bps: number, sends: { at: number; bytes: number }[], estimator: UplinkEstimator) {
+  let linkFreeAt = 0;
+  for (const send of sends) {
+    const start = Math.max(send.at, linkFreeAt);
+    const arrivedAt = start + throttledMessageMs(send.bytes, bps);
+    linkFreeAt = arrivedAt;
+    estimator.add({ sentAt: send.at, arrivedAt, wireBytes: send.bytes, networkMs: arrivedAt - send.at + 2 });
+  }
+  return linkFreeAt;
+}
+
+describe('UplinkEstimator', () => {
+  it('recovers the bandwidth of tiny messages by charging quanta, not payload bytes', () => {
+    const estimator = new UplinkEstimator(3000);
+    const sends = Array.from({ length: 20 }, (_, i) => ({ at: i * 100, bytes: 60 }));
+    simulateLink(256_000, sends, estimator);
+    const { uplinkBps } = estimator.estimate();
+    expect(uplinkBps).not.toBeNull();
+    expect(uplinkBps! / 256_000).toBeCloseTo(1, 5);
+  });
+
+  it('is not fooled by messages queued behind each other', () => {
+    const estimator = new UplinkEstimator(5000);
+    // Eight 8 KB messages sent at once: each waits for the previous one on the link.
+    const sends = Array.from({ length: 8 }, () => ({ at: 0, bytes: 8000 }));
+    simulateLink(64_000, sends, estimator);
+    expect(estimator.estimate().uplinkBps! / 64_000).toBeCloseTo(1, 5);
+  });
+
+  it('follows a throttle change within one window', () => {
+    const estimator = new UplinkEstimator(2000);
+    const fast = Array.from({ length: 50 }, (_, i) => ({ at: i * 50, bytes: 800 }));
+    const end = simulateLink(2_000_000, fast, estimator);
+    expect(estimator.estimate().uplinkBps! / 2_000_000).toBeCloseTo(1, 5);
+    const slow = Array.from({ length: 30 }, (_, i) => ({ at: end + i * 200, bytes: 800 }));
+    simulateLink(64_000, slow, estimator);
+    expect(estimator.estimate().uplinkBps! / 64_000).toBeCloseTo(1, 5);
+  });
+
+  it('reports the median network time as RTT and nothing before samples', () => {
+    const estimator = new UplinkEstimator();
+    expect(estimator.estimate()).toEqual({ uplinkBps: null, rttMs: null, samples: 0 });
+    estimator.add({ sentAt: 0, arrivedAt: 10, wireBytes: 10, networkMs: 20 });
+    estimator.add({ sentAt: 20, arrivedAt: 30, wireBytes: 10, networkMs: 24 });
+    estimator.add({ sentAt: 40, arrivedAt: 50, wireBytes: 10, networkMs: 22 });
+    expect(estimator.estimate().rttMs).toBe(22);
+  });
+});
+
+describe('ClockOffsetEstimator', () => {
+  it('keeps the offset of the fastest round trip', () => {
+    const clock = new ClockOffsetEstimator();
+    expect(clock.get()).toBeNull();
+    // True offset 1000 ms; asymmetric slow sample first, symmetric fast one second.
+    clock.add(0, 1000 + 40, 50);
+    clock.add(100, 1000 + 101, 102);
+    expect(clock.get()!.offsetMs).toBeCloseTo(1000, 6);
+    expect(clock.get()!.uncertaintyMs).toBe(1);
+  });
+});

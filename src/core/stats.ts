@@ -1,0 +1,198 @@
+/**
+ * Statistics for the live view: a fixed-size ring buffer for per-inference data, order statistics,
+ * and the uplink bandwidth / RTT estimator. Framework-free, shared with the benchmarks.
+ */
+
+/** Fixed-capacity FIFO that overwrites the oldest item; never allocates after construction. */
+export class RingBuffer<T> {
+  private readonly items: (T | undefined)[];
+  private head = 0;
+  private count = 0;
+  /** Items ever pushed, including overwritten ones. */
+  private pushed = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
+    this.items = new Array<T | undefined>(capacity);
+  }
+
+  push(item: T): void {
+    this.items[(this.head + this.count) % this.capacity] = item;
+    if (this.count < this.capacity) this.count++;
+    else this.head = (this.head + 1) % this.capacity;
+    this.pushed++;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get totalPushed(): number {
+    return this.pushed;
+  }
+
+  /** i = 0 is the oldest item still held. */
+  at(i: number): T | undefined {
+    if (i < 0 || i >= this.count) return undefined;
+    return this.items[(this.head + i) % this.capacity];
+  }
+
+  last(): T | undefined {
+    return this.at(this.count - 1);
+  }
+
+  toArray(): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.items[(this.head + i) % this.capacity]!);
+    return out;
+  }
+
+  /** The newest `n` items, oldest first. */
+  tail(n: number): T[] {
+    const from = Math.max(0, this.count - n);
+    const out: T[] = [];
+    for (let i = from; i < this.count; i++) out.push(this.items[(this.head + i) % this.capacity]!);
+    return out;
+  }
+
+  clear(): void {
+    this.items.fill(undefined);
+    this.head = 0;
+    this.count = 0;
+  }
+}
+
+/** Linear-interpolated quantile (q in [0,1]) of unsorted values; NaN for none. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
+  const lower = Math.floor(position);
+  const upper = Math.ceil(position);
+  const weight = position - lower;
+  return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
+}
+
+export const median = (values: readonly number[]): number => quantile(values, 0.5);
+
+export function mean(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+/**
+ * Bytes Chromium's DevTools throttle charges for one WebSocket message of `n` payload bytes:
+ * whole 1500-byte quanta, floor(n/1500)+1 of them (measured: 1..1,490 B cost one quantum,
+ * 1,500..2,990 B two, 20,000 B fourteen).
+ */
+export const THROTTLE_QUANTUM_BYTES = 1500;
+export function throttleChargedBytes(n: number): number {
+  return (Math.floor(n / THROTTLE_QUANTUM_BYTES) + 1) * THROTTLE_QUANTUM_BYTES;
+}
+
+/** Time a DevTools-throttled uplink of `bitsPerSecond` needs for one n-byte WebSocket message. */
+export function throttledMessageMs(n: number, bitsPerSecond: number): number {
+  return (throttleChargedBytes(n) * 8 * 1000) / bitsPerSecond;
+}
+
+export interface UplinkSample {
+  /** Device clock (ms) when the message was handed to the socket. */
+  sentAt: number;
+  /** Device clock (ms) when the server received it: server timestamp minus clock offset. */
+  arrivedAt: number;
+  /** WebSocket payload bytes of the message. */
+  wireBytes: number;
+  /** Round trip minus server time, ms. */
+  networkMs: number;
+}
+
+export interface BandwidthEstimate {
+  /** Uplink bits per second, or null before any sample. */
+  uplinkBps: number | null;
+  /** Median network round trip (RTT minus server time) of the window, ms. */
+  rttMs: number | null;
+  samples: number;
+}
+
+/**
+ * Estimates uplink bandwidth from the traffic itself.
+ *
+ * Each message is charged the bytes the DevTools throttle charges (whole 1500-byte quanta), so a
+ * 49-byte bottleneck is not mistaken for a 49-byte transfer. Messages share one FIFO link, so a
+ * message queued behind another is only charged the time from when the link became free
+ * (max(sent, previous arrival)) until it arrived. The estimate is total charged bits over total
+ * busy time within a sliding window, so a throttle change shows within one window.
+ */
+export class UplinkEstimator {
+  private readonly samples: UplinkSample[] = [];
+  /** Arrival of the newest sample that left the window: the link was busy until then. */
+  private evictedArrival = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly windowMs = 3000,
+    private readonly minSamples = 2,
+  ) {}
+
+  add(sample: UplinkSample): void {
+    // Keep samples ordered by arrival: the link is FIFO, so arrival order is send order.
+    let i = this.samples.length;
+    while (i > 0 && this.samples[i - 1]!.arrivedAt > sample.arrivedAt) i--;
+    this.samples.splice(i, 0, sample);
+    const newest = this.samples[this.samples.length - 1]!.arrivedAt;
+    // Keep at least minSamples even when they are older than the window (slow links).
+    while (this.samples.length > this.minSamples && this.samples[0]!.arrivedAt < newest - this.windowMs) {
+      this.evictedArrival = Math.max(this.evictedArrival, this.samples.shift()!.arrivedAt);
+    }
+  }
+
+  estimate(): BandwidthEstimate {
+    if (this.samples.length === 0) return { uplinkBps: null, rttMs: null, samples: 0 };
+    let bits = 0;
+    let busyMs = 0;
+    let previousArrival = this.evictedArrival;
+    for (const sample of this.samples) {
+      const linkFreeAt = Math.max(sample.sentAt, previousArrival);
+      const transferMs = sample.arrivedAt - linkFreeAt;
+      if (transferMs > 0) {
+        bits += throttleChargedBytes(sample.wireBytes) * 8;
+        busyMs += transferMs;
+      }
+      previousArrival = Math.max(previousArrival, sample.arrivedAt);
+    }
+    return {
+      uplinkBps: busyMs > 0 ? (bits * 1000) / busyMs : null,
+      rttMs: median(this.samples.map((s) => s.networkMs)),
+      samples: this.samples.length,
+    };
+  }
+
+  clear(): void {
+    this.samples.length = 0;
+    this.evictedArrival = Number.NEGATIVE_INFINITY;
+  }
+}
+
+/**
+ * NTP-style clock offset (server minus device) from request/response pairs; the sample with the
+ * smallest round trip bounds the error best (|error| <= rtt/2), so it wins.
+ */
+export class ClockOffsetEstimator {
+  private best: { offsetMs: number; rttMs: number } | null = null;
+
+  add(deviceSentAt: number, serverAt: number, deviceReceivedAt: number): void {
+    const rttMs = deviceReceivedAt - deviceSentAt;
+    const offsetMs = serverAt - (deviceSentAt + deviceReceivedAt) / 2;
+    if (!this.best || rttMs < this.best.rttMs) this.best = { offsetMs, rttMs };
+  }
+
+  /** Offset and its error bound (half the best round trip), or null before any sample. */
+  get(): { offsetMs: number; uncertaintyMs: number } | null {
+    return this.best ? { offsetMs: this.best.offsetMs, uncertaintyMs: this.best.rttMs / 2 } : null;
+  }
+
+  reset(): void {
+    this.best = null;
+  }
+}

@@ -1,0 +1,45 @@
+import { useAppStore } from '../app/store';
+import { Charts } from './Charts';
+import { Controls } from './Controls';
+import { CurrentImage } from './CurrentImage';
+import { StatusPanel } from './StatusPanel';
+import { Summary } from './Summary';
+import { ThrottleHint } from './ThrottleHint';
+
+function ServerBanner() {
+  const connection = useAppStore((state) => state.connection);
+  const serverError = useAppStore((state) => state.errors.server);
+  if (connection.status === 'connected' || !serverError) return null;
+  return (
+    <div className="banner" role="alert" data-testid="banner.server">
+      Tail server unreachable — reconnecting automatically. Requests in flight are counted as failed; the stream resumes by
+      itself. <span className="muted">({serverError})</span>
+    </div>
+  );
+}
+
+export function App() {
+  return (
+    <>
+      <header className="top">
+        <h1>SplitScope</h1>
+        <p className="muted">
+          Head on your device, a few bits over the wire, tail on the server — measured live against on-device and offload.
+        </p>
+      </header>
+      <ServerBanner />
+      <main className="layout">
+        <div className="side">
+          <StatusPanel />
+          <Controls />
+          <ThrottleHint />
+        </div>
+        <div className="main">
+          <Summary />
+          <CurrentImage />
+          <Charts />
+        </div>
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,54 @@
+import type { Mode } from '../core/record';
+
+export const MODE_COLORS: Record<Mode, string> = {
+  'on-device': '#0e9f6e',
+  offload: '#d97706',
+  split: '#4f46e5',
+};
+
+export const MODE_LABELS: Record<Mode, string> = {
+  'on-device': 'On-device',
+  offload: 'Offload',
+  split: 'Split',
+};
+
+export const PHASE_COLORS = {
+  deviceMs: '#4f46e5',
+  encodeMs: '#a855f7',
+  networkMs: '#f59e0b',
+  serverQueueMs: '#64748b',
+  serverComputeMs: '#0ea5e9',
+  overheadMs: '#cbd5e1',
+} as const;
+
+export const PHASE_LABELS = {
+  deviceMs: 'device compute',
+  encodeMs: 'encode',
+  networkMs: 'network',
+  serverQueueMs: 'server queue',
+  serverComputeMs: 'server compute',
+  overheadMs: 'device overhead',
+} as const;
+
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '–';
+  if (bytes < 1024) return `${Math.round(bytes * 10) / 10} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
+  return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function formatPercent(fraction: number | null | undefined, digits = 1): string {
+  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '–';
+  return `${(fraction * 100).toFixed(digits)}%`;
+}
+
+export function formatBps(bps: number | null | undefined): string {
+  if (bps === null || bps === undefined || !Number.isFinite(bps)) return '–';
+  if (bps >= 1e6) return `${(bps / 1e6).toFixed(2)} Mbit/s`;
+  return `${(bps / 1e3).toFixed(0)} kbit/s`;
+}

@@ -1,0 +1,1 @@
+"""SplitScope training pipeline: BottleFit-style split models on Fashion-MNIST."""
