@@ -55,13 +55,23 @@ describe('Batcher', () => {
     expect(performance.now() - t0).toBeLessThan(30);
     // Two at once: the lane has company now...
     await Promise.all([batcher.submit(runner, job(1), 1), batcher.submit(runner, job(2), 1)]);
-    // ...so the next request waits up to 40 ms and one arriving 10 ms later joins it.
+    // ...so the next request waits up to 40 ms and one arriving 10 ms later joins it; with the
+    // expected company (2, like the last run) complete, the batch starts without idling out the window.
+    const started = performance.now();
     const first = batcher.submit(runner, job(3), 1);
     await new Promise((r) => setTimeout(r, 10));
     const second = batcher.submit(runner, job(4), 1);
     expect((await first).batchSize).toBe(2);
     expect((await second).batchSize).toBe(2);
+    expect(performance.now() - started).toBeLessThan(35);
     expect(runner.runs).toEqual([1, 2, 2]);
+    // Alone again: waits the window once (expected 2), then never.
+    const t1 = performance.now();
+    await batcher.submit(runner, job(5), 1);
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(35);
+    const t2 = performance.now();
+    await batcher.submit(runner, job(6), 1);
+    expect(performance.now() - t2).toBeLessThan(30);
   });
 
   it('caps a run at maxBatch images, and runs an oversized request alone', async () => {

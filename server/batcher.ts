@@ -2,8 +2,8 @@
  * Dynamic batching: requests for the same model that arrive within a short window run as one
  * ONNX call. While a model is busy, new requests queue and go together in its next run, so
  * under load batches grow by themselves; when the model is idle, a request waits at most
- * `windowMs` for company, and only if the model recently had company (see Lane.contended), so
- * a single device gets batch-1 latency. maxBatch caps the images of one run (a single request
+ * `windowMs` for as many requests as the last run had (see Lane.expected), so a single device
+ * gets batch-1 latency and a group of devices does not idle out the whole window. maxBatch caps the images of one run (a single request
  * larger than it runs alone).
  */
 import type { Logger } from '../src/core/log';
@@ -49,12 +49,13 @@ interface Lane {
   queuedImages: number;
   running: boolean;
   timer: ReturnType<typeof setTimeout> | null;
+  timerKind: 'window' | 'immediate' | null;
   /**
-   * Whether this model recently had company: the last run held more than one request, or
-   * requests queued while it ran. Only then is waiting the window worth it; a lone device
-   * would otherwise pay the window on every request for nothing.
+   * Requests in this model's last run: the company to expect. When that many are queued the
+   * batch starts at once instead of idling out the window (closed-loop devices all answer within
+   * a fraction of a millisecond); a lone device (expected 1) never waits at all.
    */
-  contended: boolean;
+  expected: number;
 }
 
 /** Jobs still queued when the server closes end with this (not an internal error). */
@@ -79,7 +80,7 @@ export class Batcher {
     if (this.closed) return Promise.reject(new BatcherClosedError());
     let lane = this.lanes.get(runner.name);
     if (!lane) {
-      lane = { runner, queue: [], queuedImages: 0, running: false, timer: null, contended: false };
+      lane = { runner, queue: [], queuedImages: 0, running: false, timer: null, timerKind: null, expected: 1 };
       this.lanes.set(runner.name, lane);
     }
     const l = lane;
@@ -96,24 +97,34 @@ export class Batcher {
       this.start(lane);
       return;
     }
-    if (lane.timer) return;
+    // Company complete (or nobody to wait for): go on the next turn of the event loop, which
+    // still gathers requests decoded in the same turn. Otherwise wait at most windowMs.
+    const now = lane.queue.length >= lane.expected || this.options.windowMs <= 0;
+    if (lane.timerKind === 'immediate' || (lane.timerKind === 'window' && !now)) return;
+    this.clearTimer(lane);
     const fire = (): void => {
       lane.timer = null;
+      lane.timerKind = null;
       this.start(lane);
     };
-    // setImmediate still gathers requests decoded in the same event-loop turn.
-    lane.timer =
-      this.options.windowMs > 0 && lane.contended
-        ? setTimeout(fire, this.options.windowMs)
-        : (setImmediate(fire) as unknown as ReturnType<typeof setTimeout>);
+    if (now) {
+      lane.timer = setImmediate(fire) as unknown as ReturnType<typeof setTimeout>;
+      lane.timerKind = 'immediate';
+    } else {
+      lane.timer = setTimeout(fire, this.options.windowMs);
+      lane.timerKind = 'window';
+    }
+  }
+
+  private clearTimer(lane: Lane): void {
+    if (lane.timerKind === 'window') clearTimeout(lane.timer!);
+    else if (lane.timerKind === 'immediate') clearImmediate(lane.timer as unknown as NodeJS.Immediate);
+    lane.timer = null;
+    lane.timerKind = null;
   }
 
   private start(lane: Lane): void {
-    if (lane.timer) {
-      clearTimeout(lane.timer);
-      clearImmediate(lane.timer as unknown as NodeJS.Immediate);
-      lane.timer = null;
-    }
+    this.clearTimer(lane);
     if (lane.running || lane.queue.length === 0) return;
     const jobs: Job[] = [];
     let images = 0;
@@ -127,7 +138,7 @@ export class Batcher {
     lane.running = true;
     void this.run(lane, jobs, images).finally(() => {
       lane.running = false;
-      lane.contended = jobs.length > 1 || lane.queue.length > 0;
+      lane.expected = jobs.length;
       // Whatever queued during the run has already waited at least that long: go now.
       if (lane.queue.length > 0 && !this.closed) this.start(lane);
     });
@@ -171,10 +182,7 @@ export class Batcher {
   close(): void {
     this.closed = true;
     for (const lane of this.lanes.values()) {
-      if (lane.timer) {
-        clearTimeout(lane.timer);
-        clearImmediate(lane.timer as unknown as NodeJS.Immediate);
-      }
+      this.clearTimer(lane);
       for (const job of lane.queue) job.reject(new BatcherClosedError());
       lane.queue = [];
       lane.queuedImages = 0;
