@@ -66,8 +66,10 @@ export class SplitScopePage {
     await expect(this.testId('status.phase')).toHaveAttribute('data-phase', 'ready', { timeout });
   }
 
-  expectNoConsoleErrors(): void {
-    expect(this.consoleErrors, `console errors:\n${this.consoleErrors.join('\n')}`).toEqual([]);
+  /** `allow`: errors the browser itself logs for a situation the spec creates on purpose. */
+  expectNoConsoleErrors(allow: RegExp[] = []): void {
+    const errors = this.consoleErrors.filter((error) => !allow.some((pattern) => pattern.test(error)));
+    expect(errors, `console errors:\n${errors.join('\n')}`).toEqual([]);
   }
 }
 

@@ -55,7 +55,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export const DEFAULT_BATCHING: BatchingOptions = { windowMs: 2, maxBatch: 32 };
+export const DEFAULT_BATCHING: BatchingOptions = { windowMs: 2, maxBatch: 64 };
 
 export function createApp(deps: AppDeps, options: AppOptions = {}): App {
   const log = deps.logger ?? createLogger('server');

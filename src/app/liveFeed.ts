@@ -45,6 +45,7 @@ export class LiveFeed {
   private version = 0;
   private scheduled = false;
   private lastPublishAt = 0;
+  private published = 0;
 
   constructor(private readonly publish: (snapshot: LiveSnapshot) => void) {}
 
@@ -157,6 +158,11 @@ export class LiveFeed {
     this.changed();
   }
 
+  /** Snapshots handed to the UI so far. */
+  get publishedCount(): number {
+    return this.published;
+  }
+
   get countersNow(): Readonly<Counters> {
     return this.counters;
   }
@@ -176,6 +182,7 @@ export class LiveFeed {
       }
       this.scheduled = false;
       this.lastPublishAt = now();
+      this.published++;
       this.publish(this.snapshot());
     };
     frame(tick);

@@ -17,6 +17,8 @@ export interface SplitScopeTestApi {
   readonly perMode: unknown;
   readonly estimate: unknown;
   readonly settings: unknown;
+  /** Live snapshots published to the UI so far (one per animation frame at most). */
+  readonly publishedSnapshots: number;
   /** Every record of the session (up to the ring buffer's capacity), oldest first. */
   records(): InferenceRecord[];
 }
@@ -55,6 +57,9 @@ export function installTestHooks(engine: Engine): void {
     },
     get settings() {
       return copy(useAppStore.getState().settings);
+    },
+    get publishedSnapshots() {
+      return engine.feed.publishedCount;
     },
     records() {
       return copy(engine.feed.records.toArray());

@@ -1,0 +1,81 @@
+/**
+ * The tail server dies in the middle of a stream and comes back: the page must say so, count the
+ * requests that were in flight as failed with a reason, reconnect, and resume by itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { RunDriver, SplitScopePage, Throttle, expect, test } from './fixtures';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.listen(0, () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function startServer(port: number): Promise<ChildProcess> {
+  // dist/ was built by the Playwright webServer command before any spec runs.
+  // node itself, not npx: killing it must kill the server, not a wrapper.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'], {
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://localhost:${port}/healthz`)).ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server on port ${port} did not start`);
+}
+
+test('a server restart mid-stream: banner, failed in-flight requests, reconnect, resume, totals balance', async ({ page }) => {
+  test.setTimeout(300_000);
+  const port = await freePort();
+  let server = await startServer(port);
+  try {
+    const app = new SplitScopePage(page);
+    const driver = new RunDriver(app);
+    await page.goto(`http://localhost:${port}/?backend=wasm`);
+    await app.waitUntilReady(240_000);
+    // A slow uplink keeps requests in flight, so the restart catches some of them.
+    const throttle = await Throttle.attach(page);
+    await throttle.uplink(256_000);
+    await driver.configure({ mode: 'offload', format: 'png', imagesPerRequest: 16, maxInFlight: 4 });
+    await driver.start();
+    await expect.poll(async () => (await app.snapshot()).counters.answered, { timeout: 60_000 }).toBeGreaterThan(3);
+
+    server.kill('SIGKILL');
+    await expect(app.testId('banner.server')).toBeVisible({ timeout: 15_000 });
+    const during = await app.snapshot();
+    expect(during.connection).toBe('disconnected');
+    expect(during.counters.failed).toBeGreaterThan(0);
+    expect(Object.keys(during.counters.failedByReason)).toEqual(['disconnected']);
+
+    server = await startServer(port);
+    await expect(app.testId('banner.server')).toBeHidden({ timeout: 30_000 });
+    const answeredAtReconnect = (await app.snapshot()).counters.answered;
+    // The stream resumes by itself: no click needed.
+    await expect.poll(async () => (await app.snapshot()).counters.answered, { timeout: 60_000 }).toBeGreaterThan(answeredAtReconnect + 2);
+
+    await driver.stop();
+    await expect.poll(async () => {
+      const { counters } = await app.snapshot();
+      return counters.sent - counters.answered - counters.failed;
+    }, { timeout: 60_000 }).toBe(0);
+    const records = await driver.records();
+    const failed = records.filter((record) => !record.ok);
+    expect(failed.length).toBe((await app.snapshot()).counters.failed);
+    for (const record of failed) expect(record.failure?.reason).toBe('disconnected');
+    await expect(app.testId('summary.counters')).toContainText('disconnected');
+    // While the server is down, Chromium itself logs each refused reconnection attempt.
+    app.expectNoConsoleErrors([/WebSocket connection to .* failed: .*ERR_CONNECTION_REFUSED/]);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
