@@ -2,13 +2,15 @@
  * Tail server throughput under K simulated devices on loopback, with dynamic batching and
  * without (batch 1).
  *
- *   npm run bench:server -- [--seconds 20] [--devices 1,8,32] [--images 1] [--bits 2] [--window-ms 2]
+ *   npm run bench:server -- [--seconds 20] [--rounds 10] [--devices 1,8,32] [--images 1] [--bits 2] [--window-ms 2]
  *
- * The server runs as its own process (server/index.ts, as in production) so the devices' client
- * work does not share its event loop. Each device is a TailClient with one request outstanding:
- * it sends the next request as soon as the ack arrives. Latency is the device-side round trip.
- * Mean batch size comes from the server's /metrics (images per ONNX run). Writes
- * bench/results/server.json and bench/results/server.md.
+ * The servers run as their own processes (server/index.ts, as in production) so the devices'
+ * client work does not share their event loop: one batch-1 server and one batching server side by
+ * side, loaded in alternating slices so that the shared CPU's background load hits both alike.
+ * Each device is a TailClient with one request outstanding: it sends the next request as soon as
+ * the ack arrives. Latency is the device-side round trip. Mean batch size comes from the server's
+ * /metrics (images per ONNX run). Finally onnxruntime alone is timed per batch size, to show what
+ * batching can save at all. Writes bench/results/server.json and bench/results/server.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
       images: { type: 'string', default: '1' },
       bits: { type: 'string', default: '2' },
       'window-ms': { type: 'string', default: '2' },
-      rounds: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '10' },
       out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results') },
     },
   });

@@ -80,7 +80,15 @@ export class Batcher {
     if (this.closed) return Promise.reject(new BatcherClosedError());
     let lane = this.lanes.get(runner.name);
     if (!lane) {
-      lane = { runner, queue: [], queuedImages: 0, running: false, timer: null, timerKind: null, expected: 1 };
+      lane = {
+        runner,
+        queue: [],
+        queuedImages: 0,
+        running: false,
+        timer: null,
+        timerKind: null,
+        expected: 1,
+      };
       this.lanes.set(runner.name, lane);
     }
     const l = lane;

@@ -22,7 +22,7 @@ import { detectCapabilities } from '../backend/capabilities';
 import type { BackendKind } from '../backend/ort';
 import { fetchManifest, loadDeviceBundle, type DeviceBundle } from './bundle';
 import { batchInput, imagePixels, loadTestSet, type TestSet } from './dataset';
-import { encodeImage } from './imageEncode';
+import { encodeGreyPng, encodeImage } from './imageEncode';
 import { LiveFeed } from './liveFeed';
 import type { LastImage } from './liveSnapshot';
 import { offloadConfigName, type RunSettings } from './settings';
@@ -53,6 +53,14 @@ function softmaxTop(logits: Float32Array, offset: number, classes: number): { pr
   let sum = 0;
   for (let c = 0; c < classes; c++) sum += Math.exp(logits[offset + c]! - max);
   return { predicted: best, confidence: 1 / sum };
+}
+
+/** Lossless offload formats send the exact pixels, so their accuracy is the full model's; only size differs. */
+function measureOffloadSizes(testSet: TestSet, images = 500): { png: number; raw: number; images: number } {
+  const count = Math.min(images, testSet.count);
+  let png = 0;
+  for (let index = 0; index < count; index++) png += encodeGreyPng(imagePixels(testSet, index)).length;
+  return { png: png / count, raw: testSet.width * testSet.height, images: count };
 }
 
 export class Engine {
@@ -94,7 +102,7 @@ export class Engine {
     try {
       this.store.setError('dataset', null);
       this.testSet = await loadTestSet((progress) => this.store.setFileProgress(progress));
-      this.store.setSystem({ datasetImages: this.testSet.count });
+      this.store.setSystem({ datasetImages: this.testSet.count, offloadSizes: measureOffloadSizes(this.testSet) });
     } catch (error) {
       this.store.setError('dataset', (error as Error).message);
       log.error(`test set: ${(error as Error).message}`);
@@ -415,6 +423,7 @@ export class Engine {
     const encodeEnd = now();
     this.lastSentAt = encodeEnd;
     const sending = this.tail.infer(frame, REQUEST_TIMEOUT_MS);
+    this.feed.noteSent();
     const completion = sending.then((outcome) => {
       const timestamps: RequestTimestamps = { start, computeEnd, encodeEnd, sent: outcome.sentAt, end: outcome.receivedAt };
       const common = { ...base, requestId, config, payloadBytes, wireBytes: outcome.wireBytes };

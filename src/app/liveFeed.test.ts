@@ -33,6 +33,9 @@ describe('LiveFeed', () => {
   it('balances sent = answered + failed and counts accuracy only over answered images', async () => {
     const published: LiveSnapshot[] = [];
     const feed = new LiveFeed((snapshot) => published.push(snapshot));
+    for (let i = 0; i < 3; i++) feed.noteSent();
+    expect(feed.snapshot().counters.sent).toBe(3);
+    expect(feed.snapshot().counters.answered).toBe(0);
     feed.add(record('split', true, [1, 2], [1, 3]));
     feed.add(record('split', false, [4, 5], []));
     feed.add(record('offload', true, [6], [6]));
@@ -55,6 +58,7 @@ describe('LiveFeed', () => {
 
   it('forgets everything on reset', () => {
     const feed = new LiveFeed(() => {});
+    feed.noteSent();
     feed.add(record('split', true, [1], [1]));
     feed.reset();
     expect(feed.snapshot().counters.sent).toBe(0);

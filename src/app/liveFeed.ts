@@ -93,8 +93,9 @@ export class LiveFeed {
     if (record.mode === 'on-device') {
       counters.local++;
       if (!record.ok) counters.localFailed++;
-    } else if (record.wireBytes > 0) {
-      counters.sent++;
+    } else if (record.requestId > 0) {
+      // Counted as sent by noteSent() when it was handed to the socket; requests that failed on the
+      // device before that carry request id 0 and were never sent.
       if (record.ok) counters.answered++;
       else counters.failed++;
     }
@@ -125,6 +126,12 @@ export class LiveFeed {
       runningAccuracy: totals.accuracy,
     });
     if (lastImage) this.lastImage = lastImage;
+    this.changed();
+  }
+
+  /** A request handed to the socket; until its record arrives it is in flight. */
+  noteSent(): void {
+    this.counters.sent++;
     this.changed();
   }
 

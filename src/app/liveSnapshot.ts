@@ -47,7 +47,7 @@ export interface ModeTotals {
 }
 
 export interface Counters {
-  /** Requests handed to the socket. */
+  /** Requests handed to the socket (sent - answered - failed are in flight). */
   sent: number;
   /** Server replies with a result. */
   answered: number;

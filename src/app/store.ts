@@ -30,6 +30,8 @@ export interface SystemSlice {
   manifest: ModelManifest | null;
   files: Record<string, FileProgress>;
   datasetImages: number;
+  /** Mean encoded size of a test image (first images of the set), for offload's reference points. */
+  offloadSizes: { png: number; raw: number; images: number } | null;
   connection: { status: ConnectionStatus; detail: string; reconnects: number };
   errors: { models: string | null; dataset: string | null; server: string | null };
   setSystem: (patch: Partial<Omit<SystemSlice, 'setSystem' | 'setFileProgress' | 'setError'>>) => void;
@@ -60,6 +62,7 @@ export const createSystemSlice: StateCreator<AppState, [], [], SystemSlice> = (s
   manifest: null,
   files: {},
   datasetImages: 0,
+  offloadSizes: null,
   connection: { status: 'connecting', detail: '', reconnects: 0 },
   errors: { models: null, dataset: null, server: null },
   setSystem: (patch) => set(patch),

@@ -140,6 +140,7 @@ export interface ImageOutcome {
 export interface InferenceRecord {
   /** Sequence number within the session. */
   seq: number;
+  /** Wire request id, from 1; 0 for requests never handed to the socket (on-device, or failed before). */
   requestId: number;
   mode: Mode;
   /** Split: "c4-b2"; offload: "png", "webp-q50" or "raw"; on-device: "full". */

@@ -150,8 +150,13 @@ function BandwidthChart() {
 }
 
 function RateAccuracyChart() {
-  const { manifest, perMode, settings } = useAppStore(
-    useShallow((state) => ({ manifest: state.manifest, perMode: state.live.perMode, settings: state.settings })),
+  const { manifest, perMode, settings, offloadSizes } = useAppStore(
+    useShallow((state) => ({
+      manifest: state.manifest,
+      perMode: state.live.perMode,
+      settings: state.settings,
+      offloadSizes: state.offloadSizes,
+    })),
   );
   const series = useMemo(() => {
     if (!manifest) return null;
@@ -164,12 +169,19 @@ function RateAccuracyChart() {
         live: splitConfigId(level.id, entry.bits) === liveConfig,
       })),
     );
+    const full = manifest.full.accuracy.accuracy * 100;
     return {
       split: configs.filter((config) => !config.live),
       splitLive: configs.filter((config) => config.live),
-      full: manifest.full.accuracy.accuracy * 100,
+      full,
+      offload: offloadSizes
+        ? [
+            { bytes: offloadSizes.png, accuracy: full, name: 'offload PNG (lossless)' },
+            { bytes: offloadSizes.raw, accuracy: full, name: 'offload raw' },
+          ]
+        : [],
     };
-  }, [manifest, settings.levelId, settings.bits]);
+  }, [manifest, settings.levelId, settings.bits, offloadSizes]);
   if (!series) return null;
   const measured = MODES.filter((mode) => mode !== 'on-device' && perMode[mode].accuracy !== null).map((mode) => ({
     mode,
@@ -181,7 +193,7 @@ function RateAccuracyChart() {
     <ChartCard
       title="Accuracy against bytes per image"
       testId="charts.rate-accuracy"
-      note="Grey: every split configuration in the manifest (payload bytes, 10k test images). Ringed: the selected one. Coloured: this session, wire bytes per image. Dashed: the full model (on-device sends 0 B)."
+      note="Grey: every split configuration in the manifest (payload bytes, 10k test images). Ringed: the selected one. Pale orange: offload PNG and raw (mean size of 500 test images; lossless, so the full model's accuracy). Solid: this session, wire bytes per image. Dashed: the full model (on-device sends 0 B)."
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT + 40}>
         <ScatterChart margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
@@ -192,6 +204,7 @@ function RateAccuracyChart() {
           <Tooltip formatter={(value, name) => (name === 'bytes' ? formatBytes(Number(value)) : Number(value).toFixed(2))} />
           <ReferenceLine y={series.full} stroke="#0e9f6e" strokeDasharray="4 4" label={{ value: 'full model', fontSize: 10 }} />
           <Scatter name="split configs" data={series.split} fill="#94a3b8" isAnimationActive={false} />
+          <Scatter name="offload, lossless" data={series.offload} fill="#fde68a" stroke="#d97706" isAnimationActive={false} />
           <Scatter name="selected" data={series.splitLive} fill="#ffffff" stroke="#4f46e5" strokeWidth={2} isAnimationActive={false} />
           {measured.map((point) => (
             <Scatter key={point.mode} name={point.name} data={[point]} fill={MODE_COLORS[point.mode]} isAnimationActive={false} />

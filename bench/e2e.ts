@@ -1,0 +1,231 @@
+/**
+ * End-to-end benchmark: the real app in headless Chromium (Debian's, WebGPU on SwiftShader),
+ * the real tail server, and Chromium's own DevTools throttle, over a grid of modes × configurations
+ * × images per request × uplink bandwidths. Writes bench/results/e2e.json and e2e.md; plots come
+ * from bench/plot_e2e.py.
+ *
+ *   npx tsx bench/e2e.ts [--images 500] [--bandwidths 10000,2000,256,64] [--per-request 1,16]
+ *                        [--bits 2,4,8] [--backend webgpu|wasm] [--quick]
+ *
+ * It drives the page through its controls (e2e/driver.ts), exactly as a person would.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { chromium } from '@playwright/test';
+import type { ModelManifest } from '../src/core/manifest';
+import { PHASE_KEYS, type InferenceRecord, type Mode } from '../src/core/record';
+import { median, quantile } from '../src/core/stats';
+import { RunDriver, SplitScopePage, Throttle, type RunOptions } from '../e2e/driver';
+
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string' },
+    bandwidths: { type: 'string', default: '10000,2000,256,64' },
+    'per-request': { type: 'string', default: '1,16' },
+    bits: { type: 'string', default: '2,4,8' },
+    backend: { type: 'string', default: 'webgpu' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results' },
+  },
+});
+const images = Number(values.images ?? (values.quick ? 48 : 500));
+const bandwidthsKbps = values.bandwidths!.split(',').map(Number);
+const perRequestSizes = values['per-request']!.split(',').map(Number);
+const bitWidths = values.bits!.split(',').map(Number);
+const backend = values.backend === 'wasm' ? 'wasm' : 'webgpu';
+
+interface Cell {
+  mode: Mode;
+  config: string;
+  imagesPerRequest: number;
+  /** null: on-device, which sends nothing and is run once per request size. */
+  uplinkKbps: number | null;
+  images: number;
+  requests: number;
+  failed: number;
+  accuracy: number;
+  medianTotalMs: number;
+  p95TotalMs: number;
+  medianPerImageMs: number;
+  phaseMedians: Record<string, number>;
+  wireBytesPerRequest: number;
+  wireBytesPerImage: number;
+  payloadBytesPerImage: number;
+  seconds: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.listen(0, () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function startServer(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'], {
+    stdio: 'inherit',
+  });
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://localhost:${port}/healthz`)).ok) return child;
+    } catch {
+      // not yet listening
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the tail server did not start');
+}
+
+function summarize(records: InferenceRecord[], cell: Omit<Cell, keyof ReturnType<typeof stats>>): Cell {
+  return { ...cell, ...stats(records) };
+}
+
+function stats(records: InferenceRecord[]) {
+  const ok = records.filter((record) => record.ok);
+  const imagesDone = ok.flatMap((record) => record.images);
+  const totals = ok.map((record) => record.phases.totalMs);
+  const phaseMedians: Record<string, number> = {};
+  for (const key of PHASE_KEYS) phaseMedians[key] = median(ok.map((record) => record.phases[key]));
+  const uplinks = ok.map((record) => record.phases.uplinkMs).filter((value): value is number => value !== null);
+  if (uplinks.length > 0) phaseMedians.uplinkMs = median(uplinks);
+  const wire = ok.reduce((sum, record) => sum + record.wireBytes, 0);
+  const payload = ok.reduce((sum, record) => sum + record.payloadBytes, 0);
+  return {
+    images: imagesDone.length,
+    requests: records.length,
+    failed: records.length - ok.length,
+    accuracy: imagesDone.filter((image) => image.predicted === image.label).length / Math.max(1, imagesDone.length),
+    medianTotalMs: median(totals),
+    p95TotalMs: quantile(totals, 0.95),
+    medianPerImageMs: median(ok.map((record) => record.phases.totalMs / record.images.length)),
+    phaseMedians,
+    wireBytesPerRequest: wire / Math.max(1, ok.length),
+    wireBytesPerImage: wire / Math.max(1, imagesDone.length),
+    payloadBytesPerImage: payload / Math.max(1, imagesDone.length),
+    seconds: 0,
+  };
+}
+
+async function main(): Promise<void> {
+  const manifest = JSON.parse(readFileSync('public/models/fmnist/manifest.json', 'utf8')) as ModelManifest;
+  const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('vite build failed');
+  const port = await freePort();
+  const server = await startServer(port);
+  const browser = await chromium.launch({
+    executablePath: process.env.SPLITSCOPE_CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      ...(backend === 'webgpu' ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : []),
+    ],
+  });
+  const cells: Cell[] = [];
+  const started = Date.now();
+  try {
+    const page = await browser.newPage({ baseURL: `http://localhost:${port}` });
+    const app = new SplitScopePage(page);
+    const driver = new RunDriver(app);
+    await app.open(`?backend=${backend}`);
+    await app.waitUntilReady(300_000);
+    const throttle = await Throttle.attach(page);
+    const snapshot = await app.snapshot();
+    const backendLabel = snapshot.backend?.label ?? backend;
+
+    const runCell = async (options: RunOptions, mode: Mode, config: string, uplinkKbps: number | null, perRequest: number) => {
+      const cellStarted = Date.now();
+      await driver.configure({ ...options, imagesPerRequest: perRequest, stopAfterImages: images, maxInFlight: 1 });
+      await driver.start();
+      await driver.waitForRunEnd(1_800_000);
+      const records = (await driver.records()).filter((record) => record.mode === mode);
+      const cell = summarize(records, { mode, config, imagesPerRequest: perRequest, uplinkKbps });
+      cell.seconds = (Date.now() - cellStarted) / 1000;
+      cells.push(cell);
+      process.stdout.write(
+        `${mode.padEnd(9)} ${config.padEnd(8)} ×${String(perRequest).padStart(2)} ${uplinkKbps === null ? '   -' : String(uplinkKbps).padStart(5)} kbit/s: ` +
+          `median ${cell.medianTotalMs.toFixed(1)} ms, p95 ${cell.p95TotalMs.toFixed(1)} ms, ${cell.wireBytesPerImage.toFixed(1)} B/image, ` +
+          `acc ${(cell.accuracy * 100).toFixed(2)}% (${cell.images} images, ${cell.seconds.toFixed(0)} s)\n`,
+      );
+    };
+
+    for (const perRequest of perRequestSizes) {
+      await throttle.uplink(null);
+      await runCell({ mode: 'on-device' }, 'on-device', 'full', null, perRequest);
+      for (const kbps of bandwidthsKbps) {
+        await throttle.uplink(kbps * 1000);
+        await runCell({ mode: 'offload', format: 'png' }, 'offload', 'png', kbps, perRequest);
+        await runCell({ mode: 'offload', format: 'webp', webpQuality: 50 }, 'offload', 'webp-q50', kbps, perRequest);
+        for (const level of manifest.levels) {
+          for (const bits of bitWidths) {
+            await runCell({ mode: 'split', levelId: level.id, bits }, 'split', `${level.id}-b${bits}`, kbps, perRequest);
+          }
+        }
+      }
+    }
+    await throttle.uplink(null);
+
+    const environment = {
+      date: new Date().toISOString(),
+      backend: backendLabel,
+      webgpuNote:
+        backend === 'webgpu'
+          ? 'WebGPU here is SwiftShader, a software GPU that runs on the CPU: device compute is not representative of a phone GPU.'
+          : 'WASM backend (no WebGPU).',
+      chromium: browser.version(),
+      cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}`,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      bundle: `${manifest.bundleId}@${manifest.training.commit}`,
+      imagesPerCell: images,
+      throttle: 'CDP Network.emulateNetworkConditions, upload only (download unthrottled, latency 0)',
+      seconds: (Date.now() - started) / 1000,
+    };
+    mkdirSync(values.out!, { recursive: true });
+    writeFileSync(`${values.out}/e2e.json`, JSON.stringify({ environment, cells }, null, 1));
+    writeFileSync(`${values.out}/e2e.md`, markdown(environment, cells));
+    const plot = spawnSync('/usr/bin/python3', ['bench/plot_e2e.py', `${values.out}/e2e.json`, values.out!], { stdio: 'inherit' });
+    if (plot.status !== 0) console.error('plotting failed (needs /usr/bin/python3 with matplotlib)');
+    console.log(`wrote ${values.out}/e2e.md and e2e.json (${environment.seconds.toFixed(0)} s)`);
+  } finally {
+    await browser.close();
+    server.kill('SIGKILL');
+  }
+}
+
+function markdown(environment: Record<string, unknown>, cells: Cell[]): string {
+  const lines = [
+    '# End-to-end benchmark: latency, bytes and accuracy under a DevTools throttle',
+    '',
+    `Generated by \`npm run bench:e2e\` on ${environment.date}.`,
+    '',
+    ...Object.entries(environment).map(([key, value]) => `- **${key}**: ${String(value)}`),
+    '',
+    'Each row streamed the same test images (file order from index 0) through the real page, one request in flight.',
+    'Latency is per request, from the start of device compute to the reply; phases are medians over the requests',
+    "(they need not add up to the median total). Bytes are the WebSocket messages' payload bytes, as the app measured them.",
+    '',
+    '| uplink kbit/s | images/request | mode | config | median total ms | p95 ms | per image ms | device | encode | network | server queue | server compute | wire B/request | wire B/image | accuracy | images |',
+    '| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const f = (value: number | undefined, digits = 1) => (value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits));
+  for (const cell of cells) {
+    const p = cell.phaseMedians;
+    lines.push(
+      `| ${cell.uplinkKbps ?? '–'} | ${cell.imagesPerRequest} | ${cell.mode} | ${cell.config} | ${f(cell.medianTotalMs)} | ${f(cell.p95TotalMs)} | ${f(cell.medianPerImageMs, 2)} | ${f(p.deviceMs)} | ${f(p.encodeMs, 2)} | ${f(p.networkMs)} | ${f(p.serverQueueMs, 2)} | ${f(p.serverComputeMs)} | ${f(cell.wireBytesPerRequest, 0)} | ${f(cell.wireBytesPerImage)} | ${(cell.accuracy * 100).toFixed(2)}% | ${cell.images} |`,
+    );
+  }
+  lines.push('', '![latency against bandwidth](e2e-latency.png)', '', '![accuracy against bytes](e2e-accuracy-bytes.png)', '');
+  return lines.join('\n');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
