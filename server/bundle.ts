@@ -6,6 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ModelFile, ModelManifest } from '../src/core/manifest';
 import { MANIFEST_SCHEMA_VERSION } from '../src/core/manifest';
@@ -37,6 +38,11 @@ export class BundleError extends Error {
 export interface LoadBundleOptions {
   /** onnxruntime intra-op threads per session (0 = onnxruntime's default). */
   threads?: number;
+  /**
+   * Run the sessions in a worker thread (default). onnxruntime-node computes synchronously on
+   * the calling thread, so in-process sessions would block socket.io for everyone during a run.
+   */
+  worker?: boolean;
 }
 
 export async function readManifest(publicDir: string): Promise<ModelManifest> {
@@ -113,6 +119,90 @@ class OrtRunner implements ModelRunner {
   }
 }
 
+interface WorkerModel {
+  name: string;
+  file: string;
+  input: string;
+  output: string;
+  dims: number[];
+  threads: number;
+}
+
+type WorkerReply =
+  { type: 'done'; id: number; data?: Float32Array } | { type: 'error'; id: number; message: string };
+
+/** The main thread's handle on server/ortWorker.mjs: request/response over postMessage. */
+class OrtWorkerHost {
+  private readonly worker = new Worker(new URL('./ortWorker.mjs', import.meta.url));
+  private readonly pending = new Map<
+    number,
+    { resolve(reply: WorkerReply): void; reject(error: Error): void }
+  >();
+  private nextId = 1;
+  private dead: Error | null = null;
+
+  constructor() {
+    this.worker.on('message', (reply: WorkerReply) => {
+      const entry = this.pending.get(reply.id);
+      if (!entry) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (reply.type === 'error') entry.reject(new Error(reply.message));
+      else entry.resolve(reply);
+    });
+    const die = (error: Error): void => {
+      this.dead = error;
+      for (const entry of this.pending.values()) entry.reject(error);
+      this.pending.clear();
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`onnxruntime worker exited (code ${code})`)));
+    // An idle worker must not keep a finished process alive; a busy one must (see call()).
+    this.worker.unref();
+  }
+
+  call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.dead) await this.call({ type: 'release' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+}
+
+class WorkerRunner implements ModelRunner {
+  constructor(
+    private readonly host: OrtWorkerHost,
+    readonly name: string,
+    private readonly inputDims: readonly number[],
+    readonly outputElements: number,
+  ) {}
+
+  get inputElements(): number {
+    return this.inputDims.reduce((a, b) => a * b, 1);
+  }
+
+  async run(input: Float32Array, count: number): Promise<Float32Array> {
+    // Copy just this view and transfer the copy: the caller keeps its buffer, nothing is cloned twice.
+    const copy = input.slice(0, count * this.inputElements);
+    const reply = await this.host.call({ type: 'run', name: this.name, input: copy, count }, [
+      copy.buffer as ArrayBuffer,
+    ]);
+    const data = reply.type === 'done' ? reply.data : undefined;
+    if (!data || data.length !== count * this.outputElements) {
+      throw new Error(`${this.name}: unexpected output of ${data?.length ?? 0} values for ${count} image(s)`);
+    }
+    return data;
+  }
+}
+
 export async function loadBundle(
   location: BundleLocation,
   options: LoadBundleOptions = {},
@@ -125,9 +215,48 @@ export async function loadBundle(
   for (const [index, level] of manifest.levels.entries()) {
     tailPaths.push(await checkFile(location.serverDir, level.tail, `tail of level ${index} (${level.id})`));
   }
+  const [, channels, height, width] = manifest.input.shape;
+  const threads = options.threads ?? 1;
+  if (options.worker ?? true) {
+    const host = new OrtWorkerHost();
+    const models: (WorkerModel & { role: string })[] = [
+      {
+        role: 'full model',
+        name: 'full',
+        file: fullPath,
+        input: manifest.full.input,
+        output: manifest.full.output,
+        dims: [channels, height, width],
+        threads,
+      },
+      ...manifest.levels.map((level, index) => ({
+        role: `tail of level ${index} (${level.id})`,
+        name: `tail:${level.id}`,
+        file: tailPaths[index]!,
+        input: level.tail.input,
+        output: level.tail.output,
+        dims: [...level.bottleneckShape],
+        threads,
+      })),
+    ];
+    for (const { role, ...model } of models) {
+      try {
+        await host.call({ type: 'load', models: [model] });
+      } catch (error) {
+        await host.close();
+        throw new BundleError(`${role}: onnxruntime cannot load ${model.file}: ${String(error)}`);
+      }
+    }
+    const full = new WorkerRunner(host, 'full', [channels, height, width], classes);
+    const tails = manifest.levels.map(
+      (level) => new WorkerRunner(host, `tail:${level.id}`, level.bottleneckShape, classes),
+    );
+    return { manifest, location, full, tails, close: () => host.close() };
+  }
+
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: ['cpu'],
-    intraOpNumThreads: options.threads ?? 1,
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   };
@@ -138,7 +267,6 @@ export async function loadBundle(
       throw new BundleError(`${role}: onnxruntime cannot load ${file}: ${String(error)}`);
     }
   };
-  const [, channels, height, width] = manifest.input.shape;
   const full = new OrtRunner(
     'full',
     await open(fullPath, 'full model'),

@@ -5,7 +5,7 @@
  *   tsx server/index.ts [--port 8787] [--host localhost|0.0.0.0] [--https] [--static dist | --no-static]
  *                       [--bundle fmnist] [--public-models DIR] [--server-models DIR] [--require-models]
  *                       [--batch-window-ms 2] [--max-batch 64] [--max-in-flight 16] [--max-images 64]
- *                       [--threads 1] [--cors] [--log-level info]
+ *                       [--threads 1] [--inference worker|main] [--cors] [--log-level info]
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -34,6 +34,8 @@ const HELP = `SplitScope tail server
   --max-in-flight N      per-connection in-flight requests before 'busy' (default 16)
   --max-images N         images per request (default 64)
   --threads N            onnxruntime intra-op threads per session (default 1)
+  --inference WHERE      worker (default: sessions in a worker thread, socket.io stays responsive)
+                         or main (sessions on the main thread: no thread hand-off per run)
   --cors                 accept socket.io connections from any origin
   --log-level L          debug | info | warn | error | silent
   --help`;
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
       'max-in-flight': { type: 'string' },
       'max-images': { type: 'string' },
       threads: { type: 'string' },
+      inference: { type: 'string', default: 'worker' },
       cors: { type: 'boolean', default: false },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -93,7 +96,13 @@ async function main(): Promise<void> {
   let bundle: LoadedBundle | null = null;
   if (values['require-models'] || (await bundleExists(location))) {
     const started = performance.now();
-    bundle = await loadBundle(location, { threads: intOption(values.threads, 'threads', 1) });
+    if (values.inference !== 'worker' && values.inference !== 'main') {
+      throw new Error(`--inference must be worker or main, got ${JSON.stringify(values.inference)}`);
+    }
+    bundle = await loadBundle(location, {
+      threads: intOption(values.threads, 'threads', 1),
+      worker: values.inference === 'worker',
+    });
     log.info(
       `bundle ${bundle.manifest.bundleId}: full + ${bundle.tails.length} tail(s) [${bundle.manifest.levels.map((l) => l.id).join(', ')}] loaded in ${(performance.now() - started).toFixed(0)} ms`,
     );

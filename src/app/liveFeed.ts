@@ -18,10 +18,10 @@ import {
 
 /** Records kept for export; charts read only the newest CHART_POINTS. */
 export const RECORD_CAPACITY = 100_000;
-export const CHART_POINTS = 240;
-const ESTIMATE_POINTS = 240;
-/** Floor between publications: recharts redraws cost more than a frame on slow phones. */
-const MIN_PUBLISH_INTERVAL_MS = 50;
+export const CHART_POINTS = 120;
+const ESTIMATE_POINTS = 120;
+/** Floor between publications (about 12 a second at 60 Hz frames): a recharts redraw of every chart costs tens of ms on a slow phone. */
+const MIN_PUBLISH_INTERVAL_MS = 80;
 
 interface ModeAccumulator {
   totals: ModeTotals;

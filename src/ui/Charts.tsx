@@ -24,7 +24,7 @@ import { MODE_COLORS, MODE_LABELS, PHASE_COLORS, PHASE_LABELS, formatBytes } fro
 
 const CHART_HEIGHT = 200;
 const formatSeconds = (value: number) => value.toFixed(0);
-const LATENCY_POINTS_PER_MODE = 60;
+const LATENCY_POINTS_PER_MODE = 40;
 
 function ChartCard(props: { title: string; testId: string; children: React.ReactNode; note?: string }) {
   return (
