@@ -74,3 +74,25 @@ describe.skipIf(!location)('loadBundle fails fast with a clear message', () => {
     await expect(loadBundle(dirs)).rejects.toThrow(/schemaVersion 99/);
   });
 });
+
+describe.skipIf(!location)('onnxruntime in a worker thread (--inference worker)', () => {
+  it('gives bit-identical logits to the main-thread sessions', async () => {
+    const main = await loadBundle(location!, { worker: false });
+    const worker = await loadBundle(location!, { worker: true });
+    try {
+      const images = Float32Array.from({ length: 3 * 784 }, (_, i) => ((i * 7919) % 256) / 255);
+      expect(Array.from(await worker.full.run(images, 3))).toEqual(
+        Array.from(await main.full.run(images, 3)),
+      );
+      const elements = main.manifest.levels[0]!.elements;
+      const z = Float32Array.from({ length: 2 * elements }, (_, i) => (i % 4) / 3);
+      expect(Array.from(await worker.tails[0]!.run(z, 2))).toEqual(
+        Array.from(await main.tails[0]!.run(z, 2)),
+      );
+      // The caller's buffer is not transferred away.
+      expect(images.length).toBe(3 * 784);
+    } finally {
+      await Promise.all([main.close(), worker.close()]);
+    }
+  });
+});

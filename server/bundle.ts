@@ -39,8 +39,11 @@ export interface LoadBundleOptions {
   /** onnxruntime intra-op threads per session (0 = onnxruntime's default). */
   threads?: number;
   /**
-   * Run the sessions in a worker thread (default). onnxruntime-node computes synchronously on
-   * the calling thread, so in-process sessions would block socket.io for everyone during a run.
+   * Run the sessions in a worker thread instead of the main thread (default false).
+   * onnxruntime-node computes synchronously on the calling thread, so main-thread sessions block
+   * socket.io for everyone during a run (a batch of 64 takes ~30 ms); a worker keeps the event
+   * loop free but pays a thread hand-off per run, which on our 2 shared cores cost more
+   * (latency and CPU) than it saved: see bench/results/server.md.
    */
   worker?: boolean;
 }
@@ -217,7 +220,7 @@ export async function loadBundle(
   }
   const [, channels, height, width] = manifest.input.shape;
   const threads = options.threads ?? 1;
-  if (options.worker ?? true) {
+  if (options.worker ?? false) {
     const host = new OrtWorkerHost();
     const models: (WorkerModel & { role: string })[] = [
       {

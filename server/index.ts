@@ -34,8 +34,8 @@ const HELP = `SplitScope tail server
   --max-in-flight N      per-connection in-flight requests before 'busy' (default 16)
   --max-images N         images per request (default 64)
   --threads N            onnxruntime intra-op threads per session (default 1)
-  --inference WHERE      worker (default: sessions in a worker thread, socket.io stays responsive)
-                         or main (sessions on the main thread: no thread hand-off per run)
+  --inference WHERE      main (default: onnxruntime on the main thread, no hand-off per run) or
+                         worker (a worker thread: socket.io stays responsive during a run)
   --cors                 accept socket.io connections from any origin
   --log-level L          debug | info | warn | error | silent
   --help`;
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       'max-in-flight': { type: 'string' },
       'max-images': { type: 'string' },
       threads: { type: 'string' },
-      inference: { type: 'string', default: 'worker' },
+      inference: { type: 'string', default: 'main' },
       cors: { type: 'boolean', default: false },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },

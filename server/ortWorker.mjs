@@ -42,7 +42,8 @@ parentPort.on('message', async (message) => {
       const outputs = await entry.session.run({ [entry.input]: tensor });
       const output = outputs[entry.output];
       if (!output) throw new Error(`${message.name}: no output named ${entry.output}`);
-      if (!(output.data instanceof Float32Array)) throw new Error(`${message.name}: output is ${output.type}, not float32`);
+      if (!(output.data instanceof Float32Array))
+        throw new Error(`${message.name}: output is ${output.type}, not float32`);
       // Copy: onnxruntime's output buffer may not be transferable; logits are tiny.
       const data = new Float32Array(output.data);
       reply({ type: 'done', id, data }, [data.buffer]);
