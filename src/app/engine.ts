@@ -74,7 +74,10 @@ export class Engine {
   private nextRequestId = 1;
   private inFlight = 0;
   private inFlightChanged: (() => void) | null = null;
-  private lastSentAt = 0;
+  /** Last time a request was sent or answered, or a probe sent. */
+  private lastTrafficAt = 0;
+  /** Batch sizes each device session has already run once (the first run compiles shaders). */
+  private readonly warmedBatchSizes = new Set<string>();
   private imagesThisRun = 0;
   private idleProbeTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -116,6 +119,7 @@ export class Engine {
 
   /** Loads (or reloads, on a backend switch) every device session on `kind`. */
   async loadModels(kind: BackendKind): Promise<void> {
+    if (this.store.busy) return;
     this.stop();
     const capabilities = await detectCapabilities();
     if (kind === 'webgpu' && !capabilities.webgpu.available) {
@@ -172,6 +176,8 @@ export class Engine {
     });
     if (status === 'connected') {
       this.store.setError('server', null);
+      // A restarted server may run on another clock.
+      this.feed.clock.reset();
       void this.measureClock();
     } else if (status === 'disconnected') {
       this.store.setError('server', `tail server unreachable: ${detail}`);
@@ -192,8 +198,10 @@ export class Engine {
     // An idle link still has a bandwidth: probe it so the estimate follows a throttle change
     // made while nothing streams.
     this.idleProbeTimer = setInterval(() => {
-      if (!this.tail.connected || now() - this.lastSentAt < IDLE_PROBE_AFTER_MS) return;
-      this.lastSentAt = now();
+      // Only on a quiet link: a probe queued behind a request (or a request behind a probe) would
+      // distort the very times it measures.
+      if (!this.tail.connected || this.inFlight > 0 || now() - this.lastTrafficAt < IDLE_PROBE_AFTER_MS) return;
+      this.lastTrafficAt = now();
       void this.tail.probe(1, 10_000).then((outcome) => {
         if (!outcome) return;
         this.feed.clock.add(outcome.sentAt, outcome.serverReceivedAt, outcome.receivedAt);
@@ -216,7 +224,7 @@ export class Engine {
   }
 
   start(): void {
-    if (this.running || !this.ready) return;
+    if (this.running || this.store.busy || !this.ready) return;
     this.store.setRunning(true);
     this.imagesThisRun = 0;
     const token = ++this.runToken;
@@ -234,12 +242,16 @@ export class Engine {
 
   /** One request (or, in compare mode, one per mode) and then stop. */
   async step(): Promise<void> {
-    if (this.running || !this.ready) return;
-    const settings = this.store.settings;
-    const indices = this.takeImages(settings);
-    const completions: Promise<void>[] = [];
-    for (const mode of this.modesOf(settings)) completions.push((await this.launch(mode, indices, settings)).completion);
-    await Promise.all(completions);
+    if (this.running || this.store.busy || !this.ready) return;
+    this.store.setBusy(true);
+    try {
+      const settings = this.store.settings;
+      const indices = this.takeImages(settings);
+      // One mode at a time, as in a compare run: their transfers never share the link.
+      for (const mode of this.modesOf(settings)) await (await this.launch(mode, indices, settings)).completion;
+    } finally {
+      this.store.setBusy(false);
+    }
   }
 
   resetSession(): void {
@@ -278,12 +290,11 @@ export class Engine {
         if (wait > 0) await sleep(wait);
         nextAt = Math.max(nextAt, now() - 1000) + (settings.imagesPerRequest / settings.imagesPerSecond) * 1000;
       }
-      while (this.inFlight >= settings.maxInFlight && token === this.runToken) {
-        await new Promise<void>((resolve) => (this.inFlightChanged = resolve));
-      }
-      if (token !== this.runToken) break;
       const indices = this.takeImages(settings);
       for (const mode of modes) {
+        // Wait for a free slot before each request: in compare mode this keeps one mode's
+        // transfer from sharing the link with the next mode's.
+        await this.waitForSlot(settings.maxInFlight, token);
         if (token !== this.runToken) break;
         const { completion } = await this.launch(mode, indices, settings);
         this.inFlight++;
@@ -299,14 +310,25 @@ export class Engine {
     }
   }
 
+  private async waitForSlot(maxInFlight: number, token: number): Promise<void> {
+    while (this.inFlight >= maxInFlight && token === this.runToken) {
+      await new Promise<void>((resolve) => (this.inFlightChanged = resolve));
+    }
+  }
+
   /**
    * Runs the device part of one request (compute and encode, serialised on the device) and
    * returns a promise for the rest (the network round trip), wrapped so that awaiting the device
    * part does not also await the transfer: the next request's compute overlaps this transfer.
    */
   private async launch(mode: Mode, indices: number[], settings: RunSettings): Promise<{ completion: Promise<void> }> {
-    const bundle = this.bundle!;
-    const testSet = this.testSet!;
+    const bundle = this.bundle;
+    const testSet = this.testSet;
+    // A backend switch or a failed reload can leave no sessions: nothing to run.
+    if (!bundle || !testSet) return { completion: Promise.resolve() };
+    // Records of a cleared session must not land in the new one.
+    const session = this.feed.session;
+    await this.warmUp(bundle, mode, settings, indices.length);
     const seq = ++this.seq;
     const start = now();
     const base = {
@@ -326,6 +348,7 @@ export class Engine {
       t: RequestTimestamps,
       extra: Partial<InferenceRecord> = {},
     ) => {
+      if (session !== this.feed.session) return;
       this.feed.add({
         ...base,
         requestId: 0,
@@ -349,6 +372,7 @@ export class Engine {
         const classes = bundle.manifest.classes.length;
         const images = indices.map((index, i) => ({ index, label: labels[i]!, ...softmaxTop(logits, i * classes, classes) }));
         const end = now();
+        if (session !== this.feed.session) return { completion: Promise.resolve() };
         this.feed.add(
           {
             ...base,
@@ -421,10 +445,12 @@ export class Engine {
       return { completion: Promise.resolve() };
     }
     const encodeEnd = now();
-    this.lastSentAt = encodeEnd;
+    this.lastTrafficAt = encodeEnd;
     const sending = this.tail.infer(frame, REQUEST_TIMEOUT_MS);
     this.feed.noteSent();
     const completion = sending.then((outcome) => {
+      this.lastTrafficAt = now();
+      if (session !== this.feed.session) return;
       const timestamps: RequestTimestamps = { start, computeEnd, encodeEnd, sent: outcome.sentAt, end: outcome.receivedAt };
       const common = { ...base, requestId, config, payloadBytes, wireBytes: outcome.wireBytes };
       if (!outcome.response.ok) {
@@ -464,6 +490,20 @@ export class Engine {
       );
     });
     return { completion };
+  }
+
+  /**
+   * The first run of a session at a new batch size compiles shaders and allocates buffers
+   * (WebGPU especially); do it untimed so it never shows up as device compute.
+   */
+  private async warmUp(bundle: DeviceBundle, mode: Mode, settings: RunSettings, batch: number): Promise<void> {
+    if (mode === 'offload') return;
+    const model = mode === 'split' ? bundle.heads.get(this.level(settings.levelId).id)! : bundle.full;
+    const key = `${bundle.backend.kind}:${model.name}:${batch}`;
+    if (this.warmedBatchSizes.has(key)) return;
+    const elements = bundle.manifest.input.shape.slice(1).reduce((a, b) => a * b, 1);
+    await model.run(new Float32Array(batch * elements), batch);
+    this.warmedBatchSizes.add(key);
   }
 
   private lastImage(image: ImageOutcome, mode: Mode, config: string, codes: LastImage['codes']): LastImage {

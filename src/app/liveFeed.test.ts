@@ -56,6 +56,17 @@ describe('LiveFeed', () => {
     expect(published[0]!.counters.sent).toBe(3);
   });
 
+  it('starts a mode afresh when its configuration changes', () => {
+    const feed = new LiveFeed(() => {});
+    feed.add(record('split', true, [1, 2], [1, 2]));
+    const changed = { ...record('split', true, [3, 4], [0, 0]), config: 'c4-b8' };
+    feed.add(changed);
+    const split = feed.snapshot().perMode.split;
+    expect(split.lastConfig).toBe('c4-b8');
+    expect(split.images).toBe(2);
+    expect(split.accuracy).toBe(0);
+  });
+
   it('forgets everything on reset', () => {
     const feed = new LiveFeed(() => {});
     feed.noteSent();

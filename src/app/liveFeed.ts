@@ -24,6 +24,8 @@ const ESTIMATE_POINTS = 120;
 const MIN_PUBLISH_INTERVAL_MS = 80;
 
 interface ModeAccumulator {
+  /** config × images per request the totals belong to: a new one starts them afresh. */
+  key: string | null;
   totals: ModeTotals;
   recentTotals: RingBuffer<number>;
   recentPerImage: RingBuffer<number>;
@@ -46,11 +48,14 @@ export class LiveFeed {
   private scheduled = false;
   private lastPublishAt = 0;
   private published = 0;
+  /** Bumped by reset(): requests launched before a reset belong to the old session. */
+  session = 0;
 
   constructor(private readonly publish: (snapshot: LiveSnapshot) => void) {}
 
   private freshModes(): Record<Mode, ModeAccumulator> {
     const make = (): ModeAccumulator => ({
+      key: null,
       totals: emptyModeTotals(),
       recentTotals: new RingBuffer<number>(200),
       recentPerImage: new RingBuffer<number>(200),
@@ -66,6 +71,11 @@ export class LiveFeed {
 
   add(record: InferenceRecord, lastImage?: LastImage): void {
     this.records.push(record);
+    const key = `${record.config}×${record.images.length}`;
+    if (this.modes[record.mode].key !== key) {
+      // Per-mode figures describe one configuration; mixing the old and the new would be neither.
+      this.modes[record.mode] = { ...this.freshModes()[record.mode], key };
+    }
     const accumulator = this.modes[record.mode];
     const totals = accumulator.totals;
     const images = record.images.length;
@@ -153,6 +163,7 @@ export class LiveFeed {
   }
 
   reset(): void {
+    this.session++;
     this.records.clear();
     this.points.clear();
     this.estimates.clear();

@@ -27,6 +27,7 @@ export interface LivePoint {
   runningAccuracy: number | null;
 }
 
+/** One mode's figures for its current configuration (config × images per request). */
 export interface ModeTotals {
   requests: number;
   images: number;

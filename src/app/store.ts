@@ -42,8 +42,11 @@ export interface SystemSlice {
 export interface ControlsSlice {
   settings: RunSettings;
   running: boolean;
+  /** A single step is in progress: start, step and backend switches wait for it. */
+  busy: boolean;
   updateSettings: (patch: Partial<RunSettings>) => void;
   setRunning: (running: boolean) => void;
+  setBusy: (busy: boolean) => void;
 }
 
 export interface LiveSlice {
@@ -73,8 +76,10 @@ export const createSystemSlice: StateCreator<AppState, [], [], SystemSlice> = (s
 export const createControlsSlice: StateCreator<AppState, [], [], ControlsSlice> = (set) => ({
   settings: DEFAULT_SETTINGS,
   running: false,
+  busy: false,
   updateSettings: (patch) => set((state) => ({ settings: { ...state.settings, ...patch } })),
   setRunning: (running) => set({ running }),
+  setBusy: (busy) => set({ busy }),
 });
 
 export const createLiveSlice: StateCreator<AppState, [], [], LiveSlice> = (set) => ({

@@ -72,7 +72,9 @@ export async function createModelSession(
   inputShape: readonly number[],
 ): Promise<ModelSession> {
   const ort = await loadRuntime(capabilities);
-  const session = await ort.InferenceSession.create(model, {
+  // With the proxy worker, ORT transfers the buffer it is given; a copy keeps ours for a later
+  // backend switch.
+  const session = await ort.InferenceSession.create(model.slice(), {
     executionProviders: [backend],
     graphOptimizationLevel: 'all',
   });

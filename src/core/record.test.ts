@@ -27,6 +27,12 @@ describe('computePhases', () => {
     expect(phases.uplinkMs).toBeNull();
   });
 
+  it('books the wait of a request that was sent but never answered as network time', () => {
+    const phases = computePhases({ start: 0, computeEnd: 4, encodeEnd: 5, sent: 6, end: 30_006 });
+    expect(phases).toMatchObject({ deviceMs: 4, encodeMs: 1, overheadMs: 1, networkMs: 30_000, uplinkMs: null });
+    expect(sumOfPhases(phases)).toBe(phases.totalMs);
+  });
+
   it('never lets a phase go negative when the server claims more time than the round trip', () => {
     const phases = computePhases(
       { start: 0, computeEnd: 0, encodeEnd: 2, sent: 2, end: 10 },

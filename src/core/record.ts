@@ -81,6 +81,20 @@ export function computePhases(
   const totalMs = t.end - t.start;
   const deviceMs = t.computeEnd - t.start;
   const encodeMs = t.encodeEnd - t.computeEnd;
+  if (t.sent !== undefined && server === undefined) {
+    // Sent, never answered (timeout, disconnect, error reply): the wait was on the network side.
+    return {
+      deviceMs,
+      encodeMs,
+      networkMs: t.end - t.sent,
+      uplinkMs: null,
+      downlinkMs: null,
+      serverQueueMs: 0,
+      serverComputeMs: 0,
+      overheadMs: t.sent - t.encodeEnd,
+      totalMs,
+    };
+  }
   if (t.sent === undefined || server === undefined) {
     return {
       deviceMs,

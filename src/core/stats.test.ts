@@ -117,4 +117,13 @@ describe('ClockOffsetEstimator', () => {
     expect(clock.get()!.offsetMs).toBeCloseTo(1000, 6);
     expect(clock.get()!.uncertaintyMs).toBe(1);
   });
+
+  it('forgets samples older than its window, so drift cannot build up', () => {
+    const clock = new ClockOffsetEstimator(1000);
+    clock.add(0, 500 + 1, 2); // fast sample, offset 500
+    clock.add(5000, 700 + 5010, 5020); // slower, later: offset 700 (the clock drifted)
+    expect(clock.get()!.offsetMs).toBeCloseTo(700, 6);
+    clock.reset();
+    expect(clock.get()).toBeNull();
+  });
 });

@@ -176,23 +176,31 @@ export class UplinkEstimator {
 
 /**
  * NTP-style clock offset (server minus device) from request/response pairs; the sample with the
- * smallest round trip bounds the error best (|error| <= rtt/2), so it wins.
+ * smallest round trip bounds the error best (|error| <= rtt/2), so it wins. Only samples of the
+ * last `windowMs` compete, so clock drift between a phone and the server cannot build up.
  */
 export class ClockOffsetEstimator {
-  private best: { offsetMs: number; rttMs: number } | null = null;
+  private samples: { at: number; offsetMs: number; rttMs: number }[] = [];
+
+  constructor(private readonly windowMs = 60_000) {}
 
   add(deviceSentAt: number, serverAt: number, deviceReceivedAt: number): void {
     const rttMs = deviceReceivedAt - deviceSentAt;
     const offsetMs = serverAt - (deviceSentAt + deviceReceivedAt) / 2;
-    if (!this.best || rttMs < this.best.rttMs) this.best = { offsetMs, rttMs };
+    this.samples.push({ at: deviceReceivedAt, offsetMs, rttMs });
+    const oldest = deviceReceivedAt - this.windowMs;
+    // Keep the newest sample even when it is old: an offset with a wide bound beats none.
+    while (this.samples.length > 1 && this.samples[0]!.at < oldest) this.samples.shift();
   }
 
   /** Offset and its error bound (half the best round trip), or null before any sample. */
   get(): { offsetMs: number; uncertaintyMs: number } | null {
-    return this.best ? { offsetMs: this.best.offsetMs, uncertaintyMs: this.best.rttMs / 2 } : null;
+    let best: { offsetMs: number; rttMs: number } | null = null;
+    for (const sample of this.samples) if (!best || sample.rttMs < best.rttMs) best = sample;
+    return best ? { offsetMs: best.offsetMs, uncertaintyMs: best.rttMs / 2 } : null;
   }
 
   reset(): void {
-    this.best = null;
+    this.samples = [];
   }
 }

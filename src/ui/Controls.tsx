@@ -54,10 +54,11 @@ function download(name: string, text: string, type: string) {
 
 export function Controls() {
   const engine = useEngine();
-  const { settings, running, phase, manifest, updateSettings } = useAppStore(
+  const { settings, running, busy, phase, manifest, updateSettings } = useAppStore(
     useShallow((state) => ({
       settings: state.settings,
       running: state.running,
+      busy: state.busy,
       phase: state.phase,
       manifest: state.manifest,
       updateSettings: state.updateSettings,
@@ -113,7 +114,7 @@ export function Controls() {
           type="button"
           className="primary"
           data-testid="controls.start"
-          disabled={!ready || running}
+          disabled={!ready || running || busy}
           onClick={() => engine.start()}
         >
           Start
@@ -121,10 +122,15 @@ export function Controls() {
         <button type="button" data-testid="controls.stop" disabled={!running} onClick={() => engine.stop()}>
           Stop
         </button>
-        <button type="button" data-testid="controls.step" disabled={!ready || running} onClick={() => void engine.step()}>
+        <button
+          type="button"
+          data-testid="controls.step"
+          disabled={!ready || running || busy}
+          onClick={() => void engine.step()}
+        >
           Step
         </button>
-        <button type="button" data-testid="controls.reset" disabled={running} onClick={() => engine.resetSession()}>
+        <button type="button" data-testid="controls.reset" disabled={running || busy} onClick={() => engine.resetSession()}>
           Clear
         </button>
       </div>

@@ -35,12 +35,13 @@ function BackendLine() {
 
 function BackendSwitch() {
   const engine = useEngine();
-  const { backend, capabilities, phase, running } = useAppStore(
+  const { backend, capabilities, phase, running, busy } = useAppStore(
     useShallow((state) => ({
       backend: state.backend,
       capabilities: state.capabilities,
       phase: state.phase,
       running: state.running,
+      busy: state.busy,
     })),
   );
   const webgpuAvailable = capabilities?.webgpu.available === true;
@@ -52,7 +53,7 @@ function BackendSwitch() {
           type="button"
           data-testid={`controls.backend.${kind}`}
           aria-pressed={backend?.kind === kind}
-          disabled={phase === 'loading' || running || (kind === 'webgpu' && !webgpuAvailable)}
+          disabled={phase === 'loading' || running || busy || (kind === 'webgpu' && !webgpuAvailable)}
           onClick={() => void engine.loadModels(kind)}
         >
           {kind === 'webgpu' ? 'WebGPU' : 'WASM'}
