@@ -50,6 +50,8 @@ export default defineConfig({
   plugins: [react(), onnxruntimeAssets()],
   define: { __ORT_BASE__: JSON.stringify(ortBase) },
   build: { target: 'es2022', chunkSizeWarningLimit: 2048 },
+  // The tail connection's worker is an ES module worker.
+  worker: { format: 'es' },
   server: {
     headers: isolationHeaders,
     proxy: {

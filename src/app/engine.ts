@@ -451,7 +451,12 @@ export class Engine {
     const completion = sending.then((outcome) => {
       this.lastTrafficAt = now();
       if (session !== this.feed.session) return;
-      const timestamps: RequestTimestamps = { start, computeEnd, encodeEnd, sent: outcome.sentAt, end: outcome.receivedAt };
+      // The socket's thread and the page convert epoch time to the page clock separately; clamp the
+      // sub-millisecond disagreement so that no phase goes negative.
+      const sent = Math.max(outcome.sentAt, encodeEnd);
+      const end = Math.max(outcome.deliveredAt, outcome.receivedAt, sent);
+      const received = Math.min(Math.max(outcome.receivedAt, sent), end);
+      const timestamps: RequestTimestamps = { start, computeEnd, encodeEnd, sent, received, end };
       const common = { ...base, requestId, config, payloadBytes, wireBytes: outcome.wireBytes };
       if (!outcome.response.ok) {
         const { code, message } = outcome.response.error;

@@ -8,9 +8,11 @@ export interface InferOutcome {
   response: Response<InferResult>;
   /** Bytes of the WebSocket message the socket sent for this request. */
   wireBytes: number;
-  /** performance.now() when handed to the socket, and when the reply arrived. */
+  /** Page clock (performance.now()) when the socket sent the request and when the reply reached it. */
   sentAt: number;
   receivedAt: number;
+  /** Page clock when the page itself got the reply (after the hop from the socket's thread). */
+  deliveredAt: number;
 }
 
 export interface ProbeOutcome {

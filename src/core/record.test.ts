@@ -27,6 +27,16 @@ describe('computePhases', () => {
     expect(phases.uplinkMs).toBeNull();
   });
 
+  it('charges the hop from the socket thread to the page as overhead, not network', () => {
+    const phases = computePhases(
+      { start: 0, computeEnd: 10, encodeEnd: 11, sent: 11.5, received: 60, end: 75 },
+      { queuedMs: 1, decodeMs: 0, computeMs: 4, totalMs: 5 },
+    );
+    expect(phases.networkMs).toBeCloseTo(43.5, 9);
+    expect(phases.overheadMs).toBeCloseTo(0.5 + 15, 9);
+    expect(sumOfPhases(phases)).toBeCloseTo(75, 9);
+  });
+
   it('books the wait of a request that was sent but never answered as network time', () => {
     const phases = computePhases({ start: 0, computeEnd: 4, encodeEnd: 5, sent: 6, end: 30_006 });
     expect(phases).toMatchObject({ deviceMs: 4, encodeMs: 1, overheadMs: 1, networkMs: 30_000, uplinkMs: null });

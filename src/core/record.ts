@@ -35,7 +35,9 @@ export interface RequestTimestamps {
   encodeEnd: number;
   /** Handed to the socket. Absent on-device. */
   sent?: number;
-  /** Reply received (or, on-device, the result read back). */
+  /** The reply reached the socket (in its own thread); defaults to `end`. */
+  received?: number;
+  /** The request is over for the page: reply handled (or, on-device, the result read back). */
   end: number;
 }
 
@@ -50,7 +52,7 @@ export interface Phases {
   serverQueueMs: number;
   /** Server decode + compute + whatever else the server counted in its total. */
   serverComputeMs: number;
-  /** Device-side gaps between the steps above. */
+  /** Device-side gaps: hand-overs to and from the socket thread, waits for the page's main thread. */
   overheadMs: number;
   totalMs: number;
 }
@@ -81,17 +83,19 @@ export function computePhases(
   const totalMs = t.end - t.start;
   const deviceMs = t.computeEnd - t.start;
   const encodeMs = t.encodeEnd - t.computeEnd;
+  const received = t.received ?? t.end;
   if (t.sent !== undefined && server === undefined) {
     // Sent, never answered (timeout, disconnect, error reply): the wait was on the network side.
+    const networkMs = received - t.sent;
     return {
       deviceMs,
       encodeMs,
-      networkMs: t.end - t.sent,
+      networkMs,
       uplinkMs: null,
       downlinkMs: null,
       serverQueueMs: 0,
       serverComputeMs: 0,
-      overheadMs: t.sent - t.encodeEnd,
+      overheadMs: totalMs - deviceMs - encodeMs - networkMs,
       totalMs,
     };
   }
@@ -108,7 +112,7 @@ export function computePhases(
       totalMs,
     };
   }
-  const roundTripMs = t.end - t.sent;
+  const roundTripMs = received - t.sent;
   // A server total longer than the round trip would be a clock bug on the server; never let a
   // phase go negative because of it.
   const serverTotal = Math.min(Math.max(server.totalMs, 0), roundTripMs);
@@ -130,7 +134,8 @@ export function computePhases(
     downlinkMs,
     serverQueueMs,
     serverComputeMs,
-    overheadMs: t.sent - t.encodeEnd,
+    // Hand-over to the socket's thread and back, and any wait for the page's main thread.
+    overheadMs: t.sent - t.encodeEnd + (t.end - received),
     totalMs,
   };
 }
