@@ -145,8 +145,12 @@ async function main(): Promise<void> {
       await driver.start();
       await driver.waitForRunEnd(1_800_000);
       const records = (await driver.records()).filter((record) => record.mode === mode);
+      const configs = new Set(records.map((record) => record.config));
+      if (configs.size !== 1 || !configs.has(config)) throw new Error(`cell ${config}: the page ran ${[...configs].join(', ')}`);
       const cell = summarize(records, { mode, config, imagesPerRequest: perRequest, uplinkKbps });
       cell.seconds = (Date.now() - cellStarted) / 1000;
+      if (cell.images < images || cell.failed > 0)
+        console.warn(`cell ${mode} ${config}: ${cell.images} of ${images} images answered, ${cell.failed} requests failed`);
       cells.push(cell);
       process.stdout.write(
         `${mode.padEnd(9)} ${config.padEnd(8)} ×${String(perRequest).padStart(2)} ${uplinkKbps === null ? '   -' : String(uplinkKbps).padStart(5)} kbit/s: ` +

@@ -1,6 +1,6 @@
 import { RunDriver, SplitScopePage, expect, test } from './fixtures';
 
-test('streaming 50 images/s for 20 s: no long task over 100 ms, charts update 10+ times a second', async ({ page }) => {
+test('streaming 50 inferences/s for 20 s: no long task over 100 ms, charts update 10+ times a second', async ({ page }) => {
   test.setTimeout(300_000);
   await page.addInitScript(() => {
     const longTasks: number[] = [];
@@ -15,7 +15,7 @@ test('streaming 50 images/s for 20 s: no long task over 100 ms, charts update 10
   // the head 10 times a second, and the point here is the page's main thread, not the device.
   await app.open('?backend=wasm');
   await app.waitUntilReady(240_000);
-  await driver.configure({ mode: 'split', imagesPerRequest: 5, rate: { imagesPerSecond: 50 }, maxInFlight: 4 });
+  await driver.configure({ mode: 'split', imagesPerRequest: 1, rate: { imagesPerSecond: 50 }, maxInFlight: 4 });
   const published = () =>
     page.evaluate(() => (window as unknown as { __splitscope: { publishedSnapshots: number } }).__splitscope.publishedSnapshots);
   await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks.length = 0));

@@ -49,6 +49,10 @@ for (const backend of ['webgpu', 'wasm'] as const) {
         await driver.waitForRunEnd(540_000);
         const records = (await driver.records()).filter((record) => record.mode === options.mode);
         expect(records.every((record) => record.ok), failures(records)).toBe(true);
+        // The controls took effect: every request ran the configuration asked for.
+        const config = options.mode === 'split' ? `${options.levelId}-b${options.bits}` : options.mode === 'offload' ? options.format : 'full';
+        expect(new Set(records.map((record) => record.config))).toEqual(new Set([config]));
+        expect(records.every((record) => record.images.length === PER_REQUEST)).toBe(true);
         const images = records.flatMap((record) => record.images);
         expect(images.map((image) => image.index)).toEqual(Array.from({ length: IMAGES }, (_, i) => i));
 

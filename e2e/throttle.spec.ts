@@ -57,7 +57,7 @@ test.describe('under a DevTools uplink throttle', () => {
       test.setTimeout(600_000);
       const bps = kbps * 1000;
       await throttle.uplink(bps);
-      const requests = kbps === 64 ? 6 : 10;
+      const requests = kbps === 64 ? 8 : 16;
 
       const offload = await stream({ mode: 'offload', format: 'png', imagesPerRequest: 16, stopAfterImages: 16 * requests });
       const offloadNetwork = medianOf(offload, (record) => record.phases.networkMs);

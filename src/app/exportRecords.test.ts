@@ -36,11 +36,12 @@ const record: InferenceRecord = {
 
 describe('exports', () => {
   it('writes one CSV row per image with the request figures and the environment', () => {
-    const csv = recordsToCsv([record], environment).trim().split('\n');
-    expect(csv[0]).toContain('webgpu: google swiftshader');
-    expect(csv).toHaveLength(3 + 2);
-    const header = csv[2]!.split(',');
-    const row = csv[4]!.split(',');
+    const csv = recordsToCsv([record], { mode: 'split', seed: 3 }, environment).trim().split('\n');
+    expect(csv[0]).toContain('"seed":3');
+    expect(csv[1]).toContain('webgpu: google swiftshader');
+    expect(csv).toHaveLength(4 + 2);
+    const header = csv[3]!.split(',');
+    const row = csv[5]!.split(',');
     expect(row[header.indexOf('image_index')]).toBe('1');
     expect(row[header.indexOf('correct')]).toBe('false');
     expect(row[header.indexOf('wire_bytes')]).toBe('107');

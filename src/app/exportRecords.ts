@@ -54,8 +54,13 @@ function csvField(value: unknown): string {
 }
 
 /** One row per image; request-level figures (bytes, phases) repeat on each image of the request. */
-export function recordsToCsv(records: readonly InferenceRecord[], environment: ExportEnvironment): string {
+export function recordsToCsv(
+  records: readonly InferenceRecord[],
+  settings: unknown,
+  environment: ExportEnvironment,
+): string {
   const lines = [
+    `# settings: ${JSON.stringify(settings)}`,
     `# SplitScope export ${environment.exportedAt}; backend ${environment.backend}; adapter ${environment.adapter}; bundle ${environment.bundleId}@${environment.bundleCommit}`,
     `# user agent: ${environment.userAgent}`,
     CSV_COLUMNS.join(','),

@@ -20,8 +20,8 @@ import {
 export const RECORD_CAPACITY = 100_000;
 export const CHART_POINTS = 120;
 const ESTIMATE_POINTS = 120;
-/** Floor between publications (about 12 a second at 60 Hz frames): a recharts redraw of every chart costs tens of ms on a slow phone. */
-const MIN_PUBLISH_INTERVAL_MS = 80;
+/** Floor between publications (about 15 a second at 60 Hz frames): a recharts redraw of every chart costs tens of ms on a slow phone. */
+const MIN_PUBLISH_INTERVAL_MS = 60;
 
 interface ModeAccumulator {
   /** config × images per request the totals belong to: a new one starts them afresh. */

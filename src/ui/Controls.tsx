@@ -88,7 +88,7 @@ export function Controls() {
     };
     const records = engine.feed.records.toArray();
     const stamp = environment.exportedAt.replaceAll(':', '-');
-    if (kind === 'csv') download(`splitscope-${stamp}.csv`, recordsToCsv(records, environment), 'text/csv');
+    if (kind === 'csv') download(`splitscope-${stamp}.csv`, recordsToCsv(records, state.settings, environment), 'text/csv');
     else download(`splitscope-${stamp}.json`, recordsToJson(records, state.settings, environment), 'application/json');
   };
 
