@@ -196,7 +196,16 @@ const RateAccuracyChart = memo(function RateAccuracyChart({ perMode }: { perMode
       <ResponsiveContainer width="100%" height={CHART_HEIGHT + 40}>
         <ScatterChart margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="bytes" type="number" scale="log" domain={[1, 2048]} unit=" B" tick={{ fontSize: 10 }} allowDataOverflow />
+          <XAxis
+            dataKey="bytes"
+            type="number"
+            scale="log"
+            domain={[1, 2048]}
+            ticks={[1, 4, 16, 64, 256, 1024]}
+            unit=" B"
+            tick={{ fontSize: 10 }}
+            allowDataOverflow
+          />
           <YAxis dataKey="accuracy" type="number" unit="%" width={52} domain={[60, 100]} tick={{ fontSize: 10 }} allowDataOverflow />
           <ZAxis range={[36, 36]} />
           <Tooltip formatter={(value, name) => (name === 'bytes' ? formatBytes(Number(value)) : Number(value).toFixed(2))} />
