@@ -5,7 +5,12 @@ export const E2E_PORT = Number(process.env.SPLITSCOPE_E2E_PORT ?? 4319);
 
 // Debian's Chromium: Playwright's own browser download cannot run on a machine without internet.
 const chromiumPath = process.env.SPLITSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-const baseArgs = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+const baseArgs = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
 export const webgpuArgs = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 
 export default defineConfig({

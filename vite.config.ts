@@ -14,8 +14,9 @@ const isolationHeaders = {
 };
 
 const ortDist = path.resolve('node_modules/onnxruntime-web/dist');
-const ortVersion = (JSON.parse(readFileSync('node_modules/onnxruntime-web/package.json', 'utf8')) as { version: string })
-  .version;
+const ortVersion = (
+  JSON.parse(readFileSync('node_modules/onnxruntime-web/package.json', 'utf8')) as { version: string }
+).version;
 /** Served under a versioned folder so an upgrade never mixes cached JS with new WASM. */
 const ortBase = `ort-${ortVersion}/`;
 const ortFiles = ['ort.bundle.min.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
@@ -40,7 +41,11 @@ function onnxruntimeAssets(): Plugin {
     },
     generateBundle() {
       for (const file of ortFiles) {
-        this.emitFile({ type: 'asset', fileName: `${ortBase}${file}`, source: readFileSync(path.join(ortDist, file)) });
+        this.emitFile({
+          type: 'asset',
+          fileName: `${ortBase}${file}`,
+          source: readFileSync(path.join(ortDist, file)),
+        });
       }
     },
   };

@@ -62,15 +62,21 @@ function freePort(): Promise<number> {
     const probe = createServer();
     probe.listen(0, () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'], {
-    stdio: 'inherit',
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'],
+    {
+      stdio: 'inherit',
+    },
+  );
   for (let i = 0; i < 300; i++) {
     try {
       if ((await fetch(`http://localhost:${port}/healthz`)).ok) return child;
@@ -93,7 +99,9 @@ function stats(records: InferenceRecord[]) {
   const totals = ok.map((record) => record.phases.totalMs);
   const phaseMedians: Record<string, number> = {};
   for (const key of PHASE_KEYS) phaseMedians[key] = median(ok.map((record) => record.phases[key]));
-  const uplinks = ok.map((record) => record.phases.uplinkMs).filter((value): value is number => value !== null);
+  const uplinks = ok
+    .map((record) => record.phases.uplinkMs)
+    .filter((value): value is number => value !== null);
   if (uplinks.length > 0) phaseMedians.uplinkMs = median(uplinks);
   const wire = ok.reduce((sum, record) => sum + record.wireBytes, 0);
   const payload = ok.reduce((sum, record) => sum + record.payloadBytes, 0);
@@ -101,7 +109,8 @@ function stats(records: InferenceRecord[]) {
     images: imagesDone.length,
     requests: records.length,
     failed: records.length - ok.length,
-    accuracy: imagesDone.filter((image) => image.predicted === image.label).length / Math.max(1, imagesDone.length),
+    accuracy:
+      imagesDone.filter((image) => image.predicted === image.label).length / Math.max(1, imagesDone.length),
     medianTotalMs: median(totals),
     p95TotalMs: quantile(totals, 0.95),
     medianPerImageMs: median(ok.map((record) => record.phases.totalMs / record.images.length)),
@@ -139,18 +148,32 @@ async function main(): Promise<void> {
     const snapshot = await app.snapshot();
     const backendLabel = snapshot.backend?.label ?? backend;
 
-    const runCell = async (options: RunOptions, mode: Mode, config: string, uplinkKbps: number | null, perRequest: number) => {
+    const runCell = async (
+      options: RunOptions,
+      mode: Mode,
+      config: string,
+      uplinkKbps: number | null,
+      perRequest: number,
+    ) => {
       const cellStarted = Date.now();
-      await driver.configure({ ...options, imagesPerRequest: perRequest, stopAfterImages: images, maxInFlight: 1 });
+      await driver.configure({
+        ...options,
+        imagesPerRequest: perRequest,
+        stopAfterImages: images,
+        maxInFlight: 1,
+      });
       await driver.start();
       await driver.waitForRunEnd(1_800_000);
       const records = (await driver.records()).filter((record) => record.mode === mode);
       const configs = new Set(records.map((record) => record.config));
-      if (configs.size !== 1 || !configs.has(config)) throw new Error(`cell ${config}: the page ran ${[...configs].join(', ')}`);
+      if (configs.size !== 1 || !configs.has(config))
+        throw new Error(`cell ${config}: the page ran ${[...configs].join(', ')}`);
       const cell = summarize(records, { mode, config, imagesPerRequest: perRequest, uplinkKbps });
       cell.seconds = (Date.now() - cellStarted) / 1000;
       if (cell.images < images || cell.failed > 0)
-        console.warn(`cell ${mode} ${config}: ${cell.images} of ${images} images answered, ${cell.failed} requests failed`);
+        console.warn(
+          `cell ${mode} ${config}: ${cell.images} of ${images} images answered, ${cell.failed} requests failed`,
+        );
       cells.push(cell);
       process.stdout.write(
         `${mode.padEnd(9)} ${config.padEnd(8)} ×${String(perRequest).padStart(2)} ${uplinkKbps === null ? '   -' : String(uplinkKbps).padStart(5)} kbit/s: ` +
@@ -165,10 +188,22 @@ async function main(): Promise<void> {
       for (const kbps of bandwidthsKbps) {
         await throttle.uplink(kbps * 1000);
         await runCell({ mode: 'offload', format: 'png' }, 'offload', 'png', kbps, perRequest);
-        await runCell({ mode: 'offload', format: 'webp', webpQuality: 50 }, 'offload', 'webp-q50', kbps, perRequest);
+        await runCell(
+          { mode: 'offload', format: 'webp', webpQuality: 50 },
+          'offload',
+          'webp-q50',
+          kbps,
+          perRequest,
+        );
         for (const level of manifest.levels) {
           for (const bits of bitWidths) {
-            await runCell({ mode: 'split', levelId: level.id, bits }, 'split', `${level.id}-b${bits}`, kbps, perRequest);
+            await runCell(
+              { mode: 'split', levelId: level.id, bits },
+              'split',
+              `${level.id}-b${bits}`,
+              kbps,
+              perRequest,
+            );
           }
         }
       }
@@ -194,7 +229,9 @@ async function main(): Promise<void> {
     mkdirSync(values.out!, { recursive: true });
     writeFileSync(`${values.out}/e2e.json`, JSON.stringify({ environment, cells }, null, 1));
     writeFileSync(`${values.out}/e2e.md`, markdown(environment, cells));
-    const plot = spawnSync('/usr/bin/python3', ['bench/plot_e2e.py', `${values.out}/e2e.json`, values.out!], { stdio: 'inherit' });
+    const plot = spawnSync('/usr/bin/python3', ['bench/plot_e2e.py', `${values.out}/e2e.json`, values.out!], {
+      stdio: 'inherit',
+    });
     if (plot.status !== 0) console.error('plotting failed (needs /usr/bin/python3 with matplotlib)');
     console.log(`wrote ${values.out}/e2e.md and e2e.json (${environment.seconds.toFixed(0)} s)`);
   } finally {
@@ -218,14 +255,21 @@ function markdown(environment: Record<string, unknown>, cells: Cell[]): string {
     '| uplink kbit/s | images/request | mode | config | median total ms | p95 ms | per image ms | device | encode | network | server queue | server compute | wire B/request | wire B/image | accuracy | images |',
     '| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  const f = (value: number | undefined, digits = 1) => (value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits));
+  const f = (value: number | undefined, digits = 1) =>
+    value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
   for (const cell of cells) {
     const p = cell.phaseMedians;
     lines.push(
       `| ${cell.uplinkKbps ?? '–'} | ${cell.imagesPerRequest} | ${cell.mode} | ${cell.config} | ${f(cell.medianTotalMs)} | ${f(cell.p95TotalMs)} | ${f(cell.medianPerImageMs, 2)} | ${f(p.deviceMs)} | ${f(p.encodeMs, 2)} | ${f(p.networkMs)} | ${f(p.serverQueueMs, 2)} | ${f(p.serverComputeMs)} | ${f(cell.wireBytesPerRequest, 0)} | ${f(cell.wireBytesPerImage)} | ${(cell.accuracy * 100).toFixed(2)}% | ${cell.images} |`,
     );
   }
-  lines.push('', '![latency against bandwidth](e2e-latency.png)', '', '![accuracy against bytes](e2e-accuracy-bytes.png)', '');
+  lines.push(
+    '',
+    '![latency against bandwidth](e2e-latency.png)',
+    '',
+    '![accuracy against bytes](e2e-accuracy-bytes.png)',
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -109,7 +109,8 @@ export class RunDriver {
     if (options.format) await app.testId('controls.format').selectOption(options.format);
     if (options.format === 'webp' && options.webpQuality)
       await app.testId('controls.webp-quality').fill(String(options.webpQuality));
-    if (options.imagesPerRequest) await app.testId('controls.images-per-request').fill(String(options.imagesPerRequest));
+    if (options.imagesPerRequest)
+      await app.testId('controls.images-per-request').fill(String(options.imagesPerRequest));
     if (options.maxInFlight) await app.testId('controls.max-in-flight').fill(String(options.maxInFlight));
     if (options.rate) {
       await app.testId('controls.rate-kind').selectOption('fixed');
@@ -126,12 +127,20 @@ export class RunDriver {
   }
 
   async stop(): Promise<void> {
-    await this.app.testId('controls.stop').click({ timeout: 5000 }).catch(() => undefined);
+    await this.app
+      .testId('controls.stop')
+      .click({ timeout: 5000 })
+      .catch(() => undefined);
   }
 
   /** Waits until the run stops by itself (stop-after) and every request it sent has ended. */
   async waitForRunEnd(timeoutMs: number): Promise<void> {
-    await waitFor(() => this.app.snapshot(), (snapshot) => !snapshot.running, timeoutMs, 'the run to stop');
+    await waitFor(
+      () => this.app.snapshot(),
+      (snapshot) => !snapshot.running,
+      timeoutMs,
+      'the run to stop',
+    );
     await waitFor(
       () => this.app.snapshot(),
       ({ counters }) => counters.sent === counters.answered + counters.failed,

@@ -6,7 +6,14 @@
 import { test as base, expect } from '@playwright/test';
 import { SplitScopePage as DriverPage } from './driver';
 
-export { FrameRecorder, RunDriver, Throttle, inferRequestId, type RunOptions, type SplitScopeSnapshot } from './driver';
+export {
+  FrameRecorder,
+  RunDriver,
+  Throttle,
+  inferRequestId,
+  type RunOptions,
+  type SplitScopeSnapshot,
+} from './driver';
 
 export class SplitScopePage extends DriverPage {
   /** `allow`: errors the browser itself logs for a situation the spec creates on purpose. */

@@ -22,7 +22,9 @@ test.describe('the page from the real server', () => {
     const page = await request.get('/');
     expect(page.headers()['cross-origin-opener-policy']).toBe('same-origin');
     expect(page.headers()['cross-origin-embedder-policy']).toBe('require-corp');
-    const { version } = JSON.parse(readFileSync('node_modules/onnxruntime-web/package.json', 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync('node_modules/onnxruntime-web/package.json', 'utf8')) as {
+      version: string;
+    };
     const wasm = await request.head(`/ort-${version}/ort-wasm-simd-threaded.jsep.wasm`);
     expect(wasm.ok()).toBe(true);
     expect(wasm.headers()['content-type']).toBe('application/wasm');

@@ -1,6 +1,8 @@
 import { RunDriver, SplitScopePage, expect, test } from './fixtures';
 
-test('streaming 50 inferences/s for 20 s: no long task over 100 ms, charts update 10+ times a second', async ({ page }) => {
+test('streaming 50 inferences/s for 20 s: no long task over 100 ms, charts update 10+ times a second', async ({
+  page,
+}) => {
   test.setTimeout(300_000);
   await page.addInitScript(() => {
     const longTasks: number[] = [];
@@ -15,15 +17,32 @@ test('streaming 50 inferences/s for 20 s: no long task over 100 ms, charts updat
   // the head 10 times a second, and the point here is the page's main thread, not the device.
   await app.open('?backend=wasm');
   await app.waitUntilReady(240_000);
-  await driver.configure({ mode: 'split', imagesPerRequest: 1, rate: { imagesPerSecond: 50 }, maxInFlight: 4 });
+  await driver.configure({
+    mode: 'split',
+    imagesPerRequest: 1,
+    rate: { imagesPerSecond: 50 },
+    maxInFlight: 4,
+  });
   const published = () =>
-    page.evaluate(() => (window as unknown as { __splitscope: { publishedSnapshots: number } }).__splitscope.publishedSnapshots);
+    page.evaluate(
+      () =>
+        (window as unknown as { __splitscope: { publishedSnapshots: number } }).__splitscope
+          .publishedSnapshots,
+    );
   await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks.length = 0));
   await driver.start();
   await page.waitForTimeout(2_000);
-  const before = { at: Date.now(), snapshots: await published(), images: (await app.snapshot()).counters.images };
+  const before = {
+    at: Date.now(),
+    snapshots: await published(),
+    images: (await app.snapshot()).counters.images,
+  };
   await page.waitForTimeout(20_000);
-  const after = { at: Date.now(), snapshots: await published(), images: (await app.snapshot()).counters.images };
+  const after = {
+    at: Date.now(),
+    snapshots: await published(),
+    images: (await app.snapshot()).counters.images,
+  };
   await driver.stop();
   const seconds = (after.at - before.at) / 1000;
   const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);

@@ -44,13 +44,26 @@ for (const backend of ['webgpu', 'wasm'] as const) {
       test(`${name}: ${IMAGES} images, answers match the Node evaluator, bytes match the frames, phases add up${tag}`, async () => {
         test.setTimeout(600_000);
         const driver = new RunDriver(app);
-        await driver.configure({ ...options, imagesPerRequest: PER_REQUEST, stopAfterImages: IMAGES, maxInFlight: 1 });
+        await driver.configure({
+          ...options,
+          imagesPerRequest: PER_REQUEST,
+          stopAfterImages: IMAGES,
+          maxInFlight: 1,
+        });
         await driver.start();
         await driver.waitForRunEnd(540_000);
         const records = (await driver.records()).filter((record) => record.mode === options.mode);
-        expect(records.every((record) => record.ok), failures(records)).toBe(true);
+        expect(
+          records.every((record) => record.ok),
+          failures(records),
+        ).toBe(true);
         // The controls took effect: every request ran the configuration asked for.
-        const config = options.mode === 'split' ? `${options.levelId}-b${options.bits}` : options.mode === 'offload' ? options.format : 'full';
+        const config =
+          options.mode === 'split'
+            ? `${options.levelId}-b${options.bits}`
+            : options.mode === 'offload'
+              ? options.format
+              : 'full';
         expect(new Set(records.map((record) => record.config))).toEqual(new Set([config]));
         expect(records.every((record) => record.images.length === PER_REQUEST)).toBe(true);
         const images = records.flatMap((record) => record.images);
@@ -66,9 +79,12 @@ for (const backend of ['webgpu', 'wasm'] as const) {
               `#${image.index}: label ${image.label}, app ${image.predicted} (confidence ${image.confidence.toFixed(4)}), evaluator ${expected[image.index]}`,
           )
           .join('\n');
-        if (differing.length > 0) console.warn(`${name} on ${backend}: ${differing.length} images differ\n${listing}`);
+        if (differing.length > 0)
+          console.warn(`${name} on ${backend}: ${differing.length} images differ\n${listing}`);
         const appCorrect = images.filter((image) => image.predicted === image.label).length;
-        const referenceCorrect = images.filter((image) => expected[image.index] === labels[image.index]).length;
+        const referenceCorrect = images.filter(
+          (image) => expected[image.index] === labels[image.index],
+        ).length;
         // Offload runs the same file on the same onnxruntime-node as the evaluator: always exact.
         if (backend === 'wasm' || options.mode === 'offload') {
           expect(differing, listing).toEqual([]);
@@ -85,7 +101,9 @@ for (const backend of ['webgpu', 'wasm'] as const) {
             expect(record.wireBytes).toBe(0);
             continue;
           }
-          expect(record.wireBytes, `request ${record.requestId}`).toBe(frames.inferBytesByRequest.get(record.requestId));
+          expect(record.wireBytes, `request ${record.requestId}`).toBe(
+            frames.inferBytesByRequest.get(record.requestId),
+          );
           expect(record.wireBytes).toBeGreaterThan(record.payloadBytes);
         }
 

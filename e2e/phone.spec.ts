@@ -17,10 +17,21 @@ test('phone viewport: controls and charts visible, no horizontal scroll', async 
     client: document.documentElement.clientWidth,
   }));
   expect(widths.scroll, 'horizontal scroll').toBeLessThanOrEqual(widths.client);
-  for (const id of ['controls.start', 'controls.mode.split', 'controls.images-per-request', 'summary.split']) {
+  for (const id of [
+    'controls.start',
+    'controls.mode.split',
+    'controls.images-per-request',
+    'summary.split',
+  ]) {
     await expect(app.testId(id)).toBeVisible();
   }
-  for (const id of ['charts.latency.split', 'charts.bytes', 'charts.accuracy', 'charts.bandwidth', 'charts.rate-accuracy']) {
+  for (const id of [
+    'charts.latency.split',
+    'charts.bytes',
+    'charts.accuracy',
+    'charts.bandwidth',
+    'charts.rate-accuracy',
+  ]) {
     const chart = app.testId(id);
     await chart.scrollIntoViewIfNeeded();
     await expect(chart).toBeVisible();
@@ -35,6 +46,9 @@ test('phone viewport: controls and charts visible, no horizontal scroll', async 
     if (box) expect(Math.min(box.width, box.height), 'touch target').toBeGreaterThanOrEqual(40);
   }
   await testInfo.attach('phone-top', { body: await page.screenshot(), contentType: 'image/png' });
-  await testInfo.attach('phone-full', { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
+  await testInfo.attach('phone-full', {
+    body: await page.screenshot({ fullPage: true }),
+    contentType: 'image/png',
+  });
   app.expectNoConsoleErrors();
 });

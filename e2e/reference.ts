@@ -18,7 +18,9 @@ export function referencePredictions(count: number): Promise<Reference> {
   let reference = cache.get(count);
   if (!reference) {
     reference = (async () => {
-      const manifest = JSON.parse(readFileSync('public/models/fmnist/manifest.json', 'utf8')) as ModelManifest;
+      const manifest = JSON.parse(
+        readFileSync('public/models/fmnist/manifest.json', 'utf8'),
+      ) as ModelManifest;
       const test = await loadTestSet(undefined, count);
       const result = await evaluateBundle(manifest, test, {
         bundleDir: 'public/models/fmnist',

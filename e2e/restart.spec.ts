@@ -11,7 +11,9 @@ function freePort(): Promise<number> {
     const probe = createServer();
     probe.listen(0, () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -19,9 +21,13 @@ function freePort(): Promise<number> {
 async function startServer(port: number): Promise<ChildProcess> {
   // dist/ was built by the Playwright webServer command before any spec runs.
   // node itself, not npx: killing it must kill the server, not a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'],
+    {
+      stdio: 'ignore',
+    },
+  );
   for (let i = 0; i < 200; i++) {
     try {
       if ((await fetch(`http://localhost:${port}/healthz`)).ok) return child;
@@ -34,7 +40,9 @@ async function startServer(port: number): Promise<ChildProcess> {
   throw new Error(`server on port ${port} did not start`);
 }
 
-test('a server restart mid-stream: banner, failed in-flight requests, reconnect, resume, totals balance', async ({ page }) => {
+test('a server restart mid-stream: banner, failed in-flight requests, reconnect, resume, totals balance', async ({
+  page,
+}) => {
   test.setTimeout(300_000);
   const port = await freePort();
   let server = await startServer(port);
@@ -48,7 +56,9 @@ test('a server restart mid-stream: banner, failed in-flight requests, reconnect,
     await throttle.uplink(256_000);
     await driver.configure({ mode: 'offload', format: 'png', imagesPerRequest: 16, maxInFlight: 4 });
     await driver.start();
-    await expect.poll(async () => (await app.snapshot()).counters.answered, { timeout: 60_000 }).toBeGreaterThan(3);
+    await expect
+      .poll(async () => (await app.snapshot()).counters.answered, { timeout: 60_000 })
+      .toBeGreaterThan(3);
 
     server.kill('SIGKILL');
     await expect(app.testId('banner.server')).toBeVisible({ timeout: 15_000 });
@@ -61,13 +71,20 @@ test('a server restart mid-stream: banner, failed in-flight requests, reconnect,
     await expect(app.testId('banner.server')).toBeHidden({ timeout: 30_000 });
     const answeredAtReconnect = (await app.snapshot()).counters.answered;
     // The stream resumes by itself: no click needed.
-    await expect.poll(async () => (await app.snapshot()).counters.answered, { timeout: 60_000 }).toBeGreaterThan(answeredAtReconnect + 2);
+    await expect
+      .poll(async () => (await app.snapshot()).counters.answered, { timeout: 60_000 })
+      .toBeGreaterThan(answeredAtReconnect + 2);
 
     await driver.stop();
-    await expect.poll(async () => {
-      const { counters } = await app.snapshot();
-      return counters.sent - counters.answered - counters.failed;
-    }, { timeout: 60_000 }).toBe(0);
+    await expect
+      .poll(
+        async () => {
+          const { counters } = await app.snapshot();
+          return counters.sent - counters.answered - counters.failed;
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(0);
     const records = await driver.records();
     const failed = records.filter((record) => !record.ok);
     expect(failed.length).toBe((await app.snapshot()).counters.failed);

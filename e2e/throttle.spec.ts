@@ -12,7 +12,8 @@ import { RunDriver, SplitScopePage, Throttle, expect, test } from './fixtures';
 
 test.describe.configure({ mode: 'serial' });
 
-const medianOf = (records: InferenceRecord[], value: (record: InferenceRecord) => number) => median(records.map(value));
+const medianOf = (records: InferenceRecord[], value: (record: InferenceRecord) => number) =>
+  median(records.map(value));
 
 async function bestSplitConfig(page: Page): Promise<{ levelId: string; bits: number }> {
   const manifest = (await (await page.request.get('/models/fmnist/manifest.json')).json()) as ModelManifest;
@@ -59,10 +60,18 @@ test.describe('under a DevTools uplink throttle', () => {
       await throttle.uplink(bps);
       const requests = kbps === 64 ? 8 : 16;
 
-      const offload = await stream({ mode: 'offload', format: 'png', imagesPerRequest: 16, stopAfterImages: 16 * requests });
+      const offload = await stream({
+        mode: 'offload',
+        format: 'png',
+        imagesPerRequest: 16,
+        stopAfterImages: 16 * requests,
+      });
       const offloadNetwork = medianOf(offload, (record) => record.phases.networkMs);
       const modelled = medianOf(offload, (record) => throttledMessageMs(record.wireBytes, bps));
-      expect(offloadNetwork / modelled, `offload network ${offloadNetwork} ms, quantum model ${modelled} ms`).toBeGreaterThan(0.75);
+      expect(
+        offloadNetwork / modelled,
+        `offload network ${offloadNetwork} ms, quantum model ${modelled} ms`,
+      ).toBeGreaterThan(0.75);
       expect(offloadNetwork / modelled).toBeLessThan(1.25);
 
       const split = await stream({
@@ -89,12 +98,26 @@ test.describe('under a DevTools uplink throttle', () => {
     test.setTimeout(300_000);
     const bps = 256_000;
     await throttle.uplink(bps);
-    const offload = await stream({ mode: 'offload', format: 'png', imagesPerRequest: 1, stopAfterImages: 12 });
-    const split = await stream({ mode: 'split', levelId: best.levelId, bits: best.bits, imagesPerRequest: 1, stopAfterImages: 12 });
+    const offload = await stream({
+      mode: 'offload',
+      format: 'png',
+      imagesPerRequest: 1,
+      stopAfterImages: 12,
+    });
+    const split = await stream({
+      mode: 'split',
+      levelId: best.levelId,
+      bits: best.bits,
+      imagesPerRequest: 1,
+      stopAfterImages: 12,
+    });
     const quantumMs = throttledMessageMs(1, bps);
     const offloadNetwork = medianOf(offload, (record) => record.phases.networkMs);
     const splitNetwork = medianOf(split, (record) => record.phases.networkMs);
-    expect(Math.abs(offloadNetwork - splitNetwork), `offload ${offloadNetwork} ms, split ${splitNetwork} ms`).toBeLessThan(quantumMs);
+    expect(
+      Math.abs(offloadNetwork - splitNetwork),
+      `offload ${offloadNetwork} ms, split ${splitNetwork} ms`,
+    ).toBeLessThan(quantumMs);
     await expect(app.testId('hint.quantum')).toContainText('1500-byte quanta');
     await expect(app.testId('hint.quantum')).toContainText('same single quantum');
   });
@@ -102,13 +125,24 @@ test.describe('under a DevTools uplink throttle', () => {
   test('a throttle change mid-stream shows in the estimate and the latency within 5 s', async () => {
     test.setTimeout(300_000);
     await throttle.uplink(2_000_000);
-    await driver.configure({ mode: 'split', levelId: best.levelId, bits: best.bits, imagesPerRequest: 16, maxInFlight: 1 });
+    await driver.configure({
+      mode: 'split',
+      levelId: best.levelId,
+      bits: best.bits,
+      imagesPerRequest: 16,
+      maxInFlight: 1,
+    });
     await driver.start();
-    await expect.poll(async () => (await app.snapshot()).estimate.uplinkBps ?? 0, { timeout: 60_000 }).toBeGreaterThan(1_500_000);
+    await expect
+      .poll(async () => (await app.snapshot()).estimate.uplinkBps ?? 0, { timeout: 60_000 })
+      .toBeGreaterThan(1_500_000);
     const changedAt = Date.now();
     await throttle.uplink(64_000);
     await expect
-      .poll(async () => (await app.snapshot()).estimate.uplinkBps ?? Infinity, { timeout: 5_000, intervals: [200] })
+      .poll(async () => (await app.snapshot()).estimate.uplinkBps ?? Infinity, {
+        timeout: 5_000,
+        intervals: [200],
+      })
       .toBeLessThan(64_000 * 1.25);
     const followedAfter = Date.now() - changedAt;
     await expect

@@ -26,14 +26,22 @@ function record(name, outcome, counts) {
 if (wanted('lint')) {
   const outcome = run('lint', 'npm', ['run', '--silent', 'lint']);
   // Lint is a gate, not a test count: a failure shows as one failed check.
-  record('lint', outcome, { passed: outcome.status === 0 ? 1 : 0, failed: outcome.status === 0 ? 0 : 1, skipped: 0 });
+  record('lint', outcome, {
+    passed: outcome.status === 0 ? 1 : 0,
+    failed: outcome.status === 0 ? 0 : 1,
+    skipped: 0,
+  });
 }
 
 if (wanted('unit')) {
   const report = `${results}/vitest.json`;
   rmSync(report, { force: true });
   const outcome = run('unit + server (vitest)', 'npx', [
-    'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`,
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile=${report}`,
   ]);
   let counts = { passed: 0, failed: 1, skipped: 0 };
   if (existsSync(report)) {
@@ -51,7 +59,13 @@ if (wanted('python') && existsSync('training/tests')) {
   const report = `${results}/pytest.xml`;
   rmSync(report, { force: true });
   const outcome = run('python pipeline (pytest)', '/usr/bin/python3', [
-    '-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${report}`, 'training/tests',
+    '-m',
+    'pytest',
+    '-q',
+    '-p',
+    'no:cacheprovider',
+    `--junitxml=${report}`,
+    'training/tests',
   ]);
   let counts = { passed: 0, failed: 1, skipped: 0 };
   if (existsSync(report)) {

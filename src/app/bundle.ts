@@ -6,7 +6,13 @@
 import type { ModelManifest } from '../core/manifest';
 import { createLogger } from '../core/log';
 import type { Capabilities } from '../backend/capabilities';
-import { createModelSession, describeBackend, type BackendInfo, type BackendKind, type ModelSession } from '../backend/ort';
+import {
+  createModelSession,
+  describeBackend,
+  type BackendInfo,
+  type BackendKind,
+  type ModelSession,
+} from '../backend/ort';
 import { download, type DownloadProgress } from './download';
 
 const log = createLogger('bundle');
@@ -25,7 +31,8 @@ export async function fetchManifest(): Promise<ModelManifest> {
   const response = await fetch(`${BUNDLE_BASE}manifest.json`, { cache: 'no-cache' });
   if (!response.ok) throw new Error(`manifest.json: HTTP ${response.status}`);
   const manifest = (await response.json()) as ModelManifest;
-  if (manifest.schemaVersion !== 1) throw new Error(`manifest.json: unsupported schema ${manifest.schemaVersion}`);
+  if (manifest.schemaVersion !== 1)
+    throw new Error(`manifest.json: unsupported schema ${manifest.schemaVersion}`);
   return manifest;
 }
 
@@ -50,7 +57,11 @@ async function modelBytes(
 export function deviceFiles(manifest: ModelManifest): { name: string; file: string; bytes: number }[] {
   return [
     { name: 'full', file: manifest.full.file, bytes: manifest.full.bytes },
-    ...manifest.levels.map((level) => ({ name: `head ${level.id}`, file: level.head.file, bytes: level.head.bytes })),
+    ...manifest.levels.map((level) => ({
+      name: `head ${level.id}`,
+      file: level.head.file,
+      bytes: level.head.bytes,
+    })),
   ];
 }
 
@@ -73,7 +84,13 @@ export async function loadDeviceBundle(
     created.push(full);
     const heads = new Map<string, ModelSession>();
     for (const [i, level] of manifest.levels.entries()) {
-      const head = await createModelSession(`head-${level.id}`, headBytes[i]!, kind, capabilities, imageShape);
+      const head = await createModelSession(
+        `head-${level.id}`,
+        headBytes[i]!,
+        kind,
+        capabilities,
+        imageShape,
+      );
       created.push(head);
       heads.set(level.id, head);
     }

@@ -78,7 +78,8 @@ export async function download(
   }
   if (!response.ok) throw new DownloadError(url, `HTTP ${response.status} ${response.statusText}`);
   const headerLength = Number(response.headers.get('Content-Length'));
-  const totalBytes = expectedBytes ?? (Number.isFinite(headerLength) && headerLength > 0 ? headerLength : null);
+  const totalBytes =
+    expectedBytes ?? (Number.isFinite(headerLength) && headerLength > 0 ? headerLength : null);
   const chunks: Uint8Array[] = [];
   let loadedBytes = 0;
   const reader = response.body?.getReader();

@@ -7,7 +7,12 @@
 import { encodeBottleneck, quantize } from '../core/codec';
 import { createLogger } from '../core/log';
 import { payloadBytesPerImage, splitConfigId, type LevelEntry } from '../core/manifest';
-import { encodeOffloadRequest, writeSplitHeader, SPLIT_HEADER_MAX_BYTES, type InferResult } from '../core/protocol';
+import {
+  encodeOffloadRequest,
+  writeSplitHeader,
+  SPLIT_HEADER_MAX_BYTES,
+  type InferResult,
+} from '../core/protocol';
 import {
   computePhases,
   MODES,
@@ -40,7 +45,11 @@ const CLOCK_PROBES = 5;
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function softmaxTop(logits: Float32Array, offset: number, classes: number): { predicted: number; confidence: number } {
+function softmaxTop(
+  logits: Float32Array,
+  offset: number,
+  classes: number,
+): { predicted: number; confidence: number } {
   let best = 0;
   let max = Number.NEGATIVE_INFINITY;
   for (let c = 0; c < classes; c++) {
@@ -105,7 +114,10 @@ export class Engine {
     try {
       this.store.setError('dataset', null);
       this.testSet = await loadTestSet((progress) => this.store.setFileProgress(progress));
-      this.store.setSystem({ datasetImages: this.testSet.count, offloadSizes: measureOffloadSizes(this.testSet) });
+      this.store.setSystem({
+        datasetImages: this.testSet.count,
+        offloadSizes: measureOffloadSizes(this.testSet),
+      });
     } catch (error) {
       this.store.setError('dataset', (error as Error).message);
       log.error(`test set: ${(error as Error).message}`);
@@ -171,7 +183,8 @@ export class Engine {
       connection: {
         status,
         detail,
-        reconnects: previous.reconnects + (status === 'connected' && previous.status === 'disconnected' ? 1 : 0),
+        reconnects:
+          previous.reconnects + (status === 'connected' && previous.status === 'disconnected' ? 1 : 0),
       },
     });
     if (status === 'connected') {
@@ -200,17 +213,28 @@ export class Engine {
     this.idleProbeTimer = setInterval(() => {
       // Only on a quiet link: a probe queued behind a request (or a request behind a probe) would
       // distort the very times it measures.
-      if (!this.tail.connected || this.inFlight > 0 || now() - this.lastTrafficAt < IDLE_PROBE_AFTER_MS) return;
+      if (!this.tail.connected || this.inFlight > 0 || now() - this.lastTrafficAt < IDLE_PROBE_AFTER_MS)
+        return;
       this.lastTrafficAt = now();
       void this.tail.probe(1, 10_000).then((outcome) => {
         if (!outcome) return;
         this.feed.clock.add(outcome.sentAt, outcome.serverReceivedAt, outcome.receivedAt);
-        this.addUplinkSample(outcome.sentAt, outcome.serverReceivedAt, outcome.wireBytes, outcome.receivedAt - outcome.sentAt);
+        this.addUplinkSample(
+          outcome.sentAt,
+          outcome.serverReceivedAt,
+          outcome.wireBytes,
+          outcome.receivedAt - outcome.sentAt,
+        );
       });
     }, 250);
   }
 
-  private addUplinkSample(sentAt: number, serverReceivedAt: number, wireBytes: number, networkMs: number): void {
+  private addUplinkSample(
+    sentAt: number,
+    serverReceivedAt: number,
+    wireBytes: number,
+    networkMs: number,
+  ): void {
     const clock = this.feed.clock.get();
     if (!clock) return;
     this.feed.addUplinkSample({ sentAt, arrivedAt: serverReceivedAt - clock.offsetMs, wireBytes, networkMs });
@@ -248,7 +272,10 @@ export class Engine {
       const settings = this.store.settings;
       const indices = this.takeImages(settings);
       // One mode at a time, as in a compare run: their transfers never share the link.
-      for (const mode of this.modesOf(settings)) await (await this.launch(mode, indices, settings)).completion;
+      for (const mode of this.modesOf(settings))
+        await (
+          await this.launch(mode, indices, settings)
+        ).completion;
     } finally {
       this.store.setBusy(false);
     }
@@ -288,7 +315,8 @@ export class Engine {
       if (settings.rateKind === 'fixed') {
         const wait = nextAt - now();
         if (wait > 0) await sleep(wait);
-        nextAt = Math.max(nextAt, now() - 1000) + (settings.imagesPerRequest / settings.imagesPerSecond) * 1000;
+        nextAt =
+          Math.max(nextAt, now() - 1000) + (settings.imagesPerRequest / settings.imagesPerSecond) * 1000;
       }
       const indices = this.takeImages(settings);
       for (const mode of modes) {
@@ -321,7 +349,11 @@ export class Engine {
    * returns a promise for the rest (the network round trip), wrapped so that awaiting the device
    * part does not also await the transfer: the next request's compute overlaps this transfer.
    */
-  private async launch(mode: Mode, indices: number[], settings: RunSettings): Promise<{ completion: Promise<void> }> {
+  private async launch(
+    mode: Mode,
+    indices: number[],
+    settings: RunSettings,
+  ): Promise<{ completion: Promise<void> }> {
     const bundle = this.bundle;
     const testSet = this.testSet;
     // A backend switch or a failed reload can leave no sessions: nothing to run.
@@ -370,7 +402,11 @@ export class Engine {
         ]!;
         const computeEnd = now();
         const classes = bundle.manifest.classes.length;
-        const images = indices.map((index, i) => ({ index, label: labels[i]!, ...softmaxTop(logits, i * classes, classes) }));
+        const images = indices.map((index, i) => ({
+          index,
+          label: labels[i]!,
+          ...softmaxTop(logits, i * classes, classes),
+        }));
         const end = now();
         if (session !== this.feed.session) return { completion: Promise.resolve() };
         this.feed.add(
@@ -388,7 +424,12 @@ export class Engine {
         );
       } catch (error) {
         const end = now();
-        fail('full', 'device-error', (error as Error).message, { start, computeEnd: end, encodeEnd: end, end });
+        fail('full', 'device-error', (error as Error).message, {
+          start,
+          computeEnd: end,
+          encodeEnd: end,
+          end,
+        });
       }
       return { completion: Promise.resolve() };
     }
@@ -428,14 +469,17 @@ export class Engine {
       } else {
         config = offloadConfigName(settings.format, settings.webpQuality);
         const images = await Promise.all(
-          indices.map((index) => encodeImage(imagePixels(testSet, index), settings.format, settings.webpQuality)),
+          indices.map((index) =>
+            encodeImage(imagePixels(testSet, index), settings.format, settings.webpQuality),
+          ),
         );
         payloadBytes = images.reduce((sum, image) => sum + image.length, 0);
         frame = encodeOffloadRequest({ requestId, format: settings.format, images });
       }
     } catch (error) {
       const end = now();
-      const failedConfig = mode === 'split' ? splitConfigId(settings.levelId, settings.bits) : settings.format;
+      const failedConfig =
+        mode === 'split' ? splitConfigId(settings.levelId, settings.bits) : settings.format;
       fail(failedConfig, computeEnd === start ? 'device-error' : 'encode-error', (error as Error).message, {
         start,
         computeEnd: computeEnd === start ? end : computeEnd,
@@ -476,7 +520,11 @@ export class Engine {
         timestamps,
         result.timings,
         clock
-          ? { offsetMs: clock.offsetMs, serverReceivedAt: result.serverReceivedAt, serverSentAt: result.serverSentAt }
+          ? {
+              offsetMs: clock.offsetMs,
+              serverReceivedAt: result.serverReceivedAt,
+              serverSentAt: result.serverSentAt,
+            }
           : undefined,
       );
       const images = indices.map((index, i) => {
@@ -501,7 +549,12 @@ export class Engine {
    * The first run of a session at a new batch size compiles shaders and allocates buffers
    * (WebGPU especially); do it untimed so it never shows up as device compute.
    */
-  private async warmUp(bundle: DeviceBundle, mode: Mode, settings: RunSettings, batch: number): Promise<void> {
+  private async warmUp(
+    bundle: DeviceBundle,
+    mode: Mode,
+    settings: RunSettings,
+    batch: number,
+  ): Promise<void> {
     if (mode === 'offload') return;
     const model = mode === 'split' ? bundle.heads.get(this.level(settings.levelId).id)! : bundle.full;
     const key = `${bundle.backend.kind}:${model.name}:${batch}`;

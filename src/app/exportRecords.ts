@@ -14,7 +14,11 @@ export interface ExportEnvironment {
   exportedAt: string;
 }
 
-export function recordsToJson(records: readonly InferenceRecord[], settings: unknown, environment: ExportEnvironment): string {
+export function recordsToJson(
+  records: readonly InferenceRecord[],
+  settings: unknown,
+  environment: ExportEnvironment,
+): string {
   return JSON.stringify({ environment, settings, records }, null, 1);
 }
 

@@ -36,7 +36,11 @@ export async function encodeWebp(pixels: Uint8Array, quality: number): Promise<U
   return stripWebpMetadata(new Uint8Array(await blob.arrayBuffer()));
 }
 
-export async function encodeImage(pixels: Uint8Array, format: ImageFormat, webpQuality: number): Promise<Uint8Array> {
+export async function encodeImage(
+  pixels: Uint8Array,
+  format: ImageFormat,
+  webpQuality: number,
+): Promise<Uint8Array> {
   if (pixels.length !== PIXELS) throw new Error(`expected ${PIXELS} pixels, got ${pixels.length}`);
   switch (format) {
     case 'png':

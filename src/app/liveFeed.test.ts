@@ -4,7 +4,13 @@ import { LiveFeed, throughputSeries } from './liveFeed';
 import type { LivePoint, LiveSnapshot } from './liveSnapshot';
 
 let seq = 0;
-function record(mode: Mode, ok: boolean, labels: number[], predicted: number[], startedAt = seq * 100): InferenceRecord {
+function record(
+  mode: Mode,
+  ok: boolean,
+  labels: number[],
+  predicted: number[],
+  startedAt = seq * 100,
+): InferenceRecord {
   seq++;
   const network = mode !== 'on-device';
   return {
@@ -15,12 +21,23 @@ function record(mode: Mode, ok: boolean, labels: number[], predicted: number[], 
     backend: 'wasm',
     startedAt,
     epochMs: startedAt,
-    images: labels.map((label, i) => ({ index: i, label, predicted: ok ? predicted[i]! : -1, confidence: 0.5 })),
+    images: labels.map((label, i) => ({
+      index: i,
+      label,
+      predicted: ok ? predicted[i]! : -1,
+      confidence: 0.5,
+    })),
     payloadBytes: network ? 49 * labels.length : 0,
     wireBytes: network ? 49 * labels.length + 9 : 0,
     phases: computePhases(
       network
-        ? { start: startedAt, computeEnd: startedAt + 5, encodeEnd: startedAt + 6, sent: startedAt + 6, end: startedAt + 40 }
+        ? {
+            start: startedAt,
+            computeEnd: startedAt + 5,
+            encodeEnd: startedAt + 6,
+            sent: startedAt + 6,
+            end: startedAt + 40,
+          }
         : { start: startedAt, computeEnd: startedAt + 8, encodeEnd: startedAt + 8, end: startedAt + 8 },
       network && ok ? { queuedMs: 1, decodeMs: 1, computeMs: 3, totalMs: 5 } : undefined,
     ),

@@ -4,7 +4,14 @@
  * stream of 50 inferences a second costs the UI 10-20 renders a second, not 50.
  */
 import { correctCount, MODES, type InferenceRecord, type Mode } from '../core/record';
-import { ClockOffsetEstimator, RingBuffer, UplinkEstimator, median, quantile, type UplinkSample } from '../core/stats';
+import {
+  ClockOffsetEstimator,
+  RingBuffer,
+  UplinkEstimator,
+  median,
+  quantile,
+  type UplinkSample,
+} from '../core/stats';
 import {
   emptyCounters,
   emptyModeTotals,
@@ -110,7 +117,8 @@ export class LiveFeed {
       else counters.failed++;
     }
     if (!record.ok && record.failure) {
-      counters.failedByReason[record.failure.reason] = (counters.failedByReason[record.failure.reason] ?? 0) + 1;
+      counters.failedByReason[record.failure.reason] =
+        (counters.failedByReason[record.failure.reason] ?? 0) + 1;
       this.lastError = `${record.mode}: ${record.failure.reason}: ${record.failure.message}`;
     }
 
@@ -240,7 +248,10 @@ export class LiveFeed {
  * Images answered per second, per mode: one value per second of the session clock, averaged over
  * the trailing `windowSeconds` (a 16-image request every 1.5 s would otherwise alternate 16 and 0).
  */
-export function throughputSeries(points: readonly LivePoint[], windowSeconds = 3): LiveSnapshot['throughput'] {
+export function throughputSeries(
+  points: readonly LivePoint[],
+  windowSeconds = 3,
+): LiveSnapshot['throughput'] {
   const bins = new Map<number, { 'on-device': number; offload: number; split: number }>();
   for (const point of points) {
     if (!point.ok) continue;

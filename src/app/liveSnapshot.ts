@@ -86,7 +86,12 @@ export interface LiveSnapshot {
   points: LivePoint[];
   throughput: { t: number; 'on-device': number; offload: number; split: number }[];
   estimates: EstimatePoint[];
-  estimate: { uplinkBps: number | null; rttMs: number | null; samples: number; clockUncertaintyMs: number | null };
+  estimate: {
+    uplinkBps: number | null;
+    rttMs: number | null;
+    samples: number;
+    clockUncertaintyMs: number | null;
+  };
   lastImage: LastImage | null;
   lastError: string | null;
 }

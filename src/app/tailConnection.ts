@@ -12,7 +12,10 @@ import type { FromWorker, ToWorker } from './tailWorkerMessages';
 const toPageClock = (epochMs: number) => epochMs - performance.timeOrigin;
 
 export function createTailLink(url: string): TailLink {
-  const worker = new Worker(new URL('./tailWorker.ts', import.meta.url), { type: 'module', name: 'splitscope-tail' });
+  const worker = new Worker(new URL('./tailWorker.ts', import.meta.url), {
+    type: 'module',
+    name: 'splitscope-tail',
+  });
   const listeners = new Set<(state: ConnectionState, detail: string) => void>();
   const pendingInfer = new Map<number, (response: TailResponse<InferResult>) => void>();
   const pendingProbe = new Map<number, (response: TailResponse<ProbeResult>) => void>();

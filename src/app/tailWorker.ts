@@ -12,17 +12,23 @@ const client = new TailClient();
 const post = (message: FromWorker) => scope.postMessage(message);
 
 client.on('connect', () => post({ type: 'connection', state: 'connected', detail: '' }));
-client.on('disconnect', ({ reason }) => post({ type: 'connection', state: 'disconnected', detail: reason ?? 'disconnected' }));
+client.on('disconnect', ({ reason }) =>
+  post({ type: 'connection', state: 'disconnected', detail: reason ?? 'disconnected' }),
+);
 
 scope.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {
     case 'connect':
       post({ type: 'connection', state: 'connecting', detail: message.url });
-      client.connect(message.url).catch((error: Error) => post({ type: 'connection', state: 'disconnected', detail: error.message }));
+      client
+        .connect(message.url)
+        .catch((error: Error) => post({ type: 'connection', state: 'disconnected', detail: error.message }));
       break;
     case 'infer':
-      void client.request(message.frame, message.timeoutMs).then((response) => post({ type: 'infer', id: message.id, response }));
+      void client
+        .request(message.frame, message.timeoutMs)
+        .then((response) => post({ type: 'infer', id: message.id, response }));
       break;
     case 'probe':
       void client

@@ -65,5 +65,9 @@ export function installTestHooks(engine: Engine): void {
       return copy(engine.feed.records.toArray());
     },
   };
-  Object.defineProperty(window, '__splitscope', { value: Object.freeze(api), configurable: false, writable: false });
+  Object.defineProperty(window, '__splitscope', {
+    value: Object.freeze(api),
+    configurable: false,
+    writable: false,
+  });
 }

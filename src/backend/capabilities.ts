@@ -47,11 +47,16 @@ async function detectWebGpu(): Promise<Capabilities['webgpu']> {
   if (!globalThis.isSecureContext) {
     return {
       available: false,
-      reason: 'not a secure context: WebGPU needs https:// or localhost (start the server with --https for a LAN address)',
+      reason:
+        'not a secure context: WebGPU needs https:// or localhost (start the server with --https for a LAN address)',
     };
   }
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) return { available: false, reason: 'navigator.gpu is missing: this browser has no WebGPU, or it is disabled' };
+  if (!gpu)
+    return {
+      available: false,
+      reason: 'navigator.gpu is missing: this browser has no WebGPU, or it is disabled',
+    };
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return { available: false, reason: 'navigator.gpu.requestAdapter() returned no adapter' };
@@ -63,7 +68,8 @@ async function detectWebGpu(): Promise<Capabilities['webgpu']> {
         architecture: info.architecture || 'unknown architecture',
         device: info.device || '',
         description: info.description || '',
-        isFallbackAdapter: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+        isFallbackAdapter:
+          (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
       },
     };
   } catch (error) {

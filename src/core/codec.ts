@@ -106,7 +106,9 @@ export function unpack(
   assertBits(bits);
   const byteLength = packedLength(count, bits);
   if (bytes.length - offset < byteLength) {
-    throw new CodecError(`need ${byteLength} bytes for ${count} codes of ${bits} bits, got ${bytes.length - offset}`);
+    throw new CodecError(
+      `need ${byteLength} bytes for ${count} codes of ${bits} bits, got ${bytes.length - offset}`,
+    );
   }
   const codes = out ?? new Uint8Array(count);
   if (bits === 8) {
@@ -129,7 +131,12 @@ export function unpack(
 }
 
 /** quantize + pack: the whole device-side encode of one image's bottleneck. */
-export function encodeBottleneck(values: ArrayLike<number>, bits: number, out?: Uint8Array, outOffset = 0): Uint8Array {
+export function encodeBottleneck(
+  values: ArrayLike<number>,
+  bits: number,
+  out?: Uint8Array,
+  outOffset = 0,
+): Uint8Array {
   return pack(quantize(values, bits), bits, out, outOffset);
 }
 

@@ -39,7 +39,13 @@ describe('computePhases', () => {
 
   it('books the wait of a request that was sent but never answered as network time', () => {
     const phases = computePhases({ start: 0, computeEnd: 4, encodeEnd: 5, sent: 6, end: 30_006 });
-    expect(phases).toMatchObject({ deviceMs: 4, encodeMs: 1, overheadMs: 1, networkMs: 30_000, uplinkMs: null });
+    expect(phases).toMatchObject({
+      deviceMs: 4,
+      encodeMs: 1,
+      overheadMs: 1,
+      networkMs: 30_000,
+      uplinkMs: null,
+    });
     expect(sumOfPhases(phases)).toBe(phases.totalMs);
   });
 

@@ -11,12 +11,7 @@ export const MODES: readonly Mode[] = ['on-device', 'offload', 'split'];
 
 export type ImageFormat = 'png' | 'webp' | 'raw';
 
-export type FailureReason =
-  | 'disconnected'
-  | 'timeout'
-  | 'server-error'
-  | 'device-error'
-  | 'encode-error';
+export type FailureReason = 'disconnected' | 'timeout' | 'server-error' | 'device-error' | 'encode-error';
 
 /** Server-side timings as the tail server reports them (ms). */
 export interface ServerTimings {

@@ -16,7 +16,11 @@ function riff(chunks: number[][]): Uint8Array {
 describe('stripWebpMetadata', () => {
   it('keeps only the image chunk of an extended WebP with an ICC profile', () => {
     const vp8 = [1, 2, 3, 4, 5];
-    const extended = riff([chunk('VP8X', new Array(10).fill(0)), chunk('ICCP', new Array(456).fill(7)), chunk('VP8 ', vp8)]);
+    const extended = riff([
+      chunk('VP8X', new Array(10).fill(0)),
+      chunk('ICCP', new Array(456).fill(7)),
+      chunk('VP8 ', vp8),
+    ]);
     const simple = stripWebpMetadata(extended);
     expect(simple).toEqual(riff([chunk('VP8 ', vp8)]));
     // RIFF size = file size - 8.

@@ -12,8 +12,8 @@ function ServerBanner() {
   if (connection.status === 'connected' || !serverError) return null;
   return (
     <div className="banner" role="alert" data-testid="banner.server">
-      Tail server unreachable — reconnecting automatically. Requests in flight are counted as failed; the stream resumes by
-      itself. <span className="muted">({serverError})</span>
+      Tail server unreachable — reconnecting automatically. Requests in flight are counted as failed; the
+      stream resumes by itself. <span className="muted">({serverError})</span>
     </div>
   );
 }
@@ -24,7 +24,8 @@ export function App() {
       <header className="top">
         <h1>SplitScope</h1>
         <p className="muted">
-          Head on your device, a few bits over the wire, tail on the server — measured live against on-device and offload.
+          Head on your device, a few bits over the wire, tail on the server — measured live against on-device
+          and offload.
         </p>
       </header>
       <ServerBanner />

@@ -88,7 +88,14 @@ const ModeLines = memo(function ModeLines(props: {
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <LineChart data={props.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} unit=" s" tick={{ fontSize: 10 }} tickFormatter={formatSeconds} />
+          <XAxis
+            dataKey="t"
+            type="number"
+            domain={['dataMin', 'dataMax']}
+            unit=" s"
+            tick={{ fontSize: 10 }}
+            tickFormatter={formatSeconds}
+          />
           <YAxis
             unit={props.unit}
             width={62}
@@ -135,13 +142,41 @@ const BandwidthChart = memo(function BandwidthChart({ estimates }: { estimates: 
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <LineChart data={estimates} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} unit=" s" tick={{ fontSize: 10 }} tickFormatter={formatSeconds} />
-          <YAxis yAxisId="bw" unit=" kb/s" width={70} tick={{ fontSize: 10 }} scale="log" domain={['auto', 'auto']} />
+          <XAxis
+            dataKey="t"
+            type="number"
+            domain={['dataMin', 'dataMax']}
+            unit=" s"
+            tick={{ fontSize: 10 }}
+            tickFormatter={formatSeconds}
+          />
+          <YAxis
+            yAxisId="bw"
+            unit=" kb/s"
+            width={70}
+            tick={{ fontSize: 10 }}
+            scale="log"
+            domain={['auto', 'auto']}
+          />
           <YAxis yAxisId="rtt" orientation="right" unit=" ms" width={56} tick={{ fontSize: 10 }} />
           <Tooltip />
           <Legend wrapperStyle={{ fontSize: 11 }} />
-          <Line yAxisId="bw" dataKey="uplinkKbps" name="uplink kbit/s" stroke="#0f766e" dot={false} isAnimationActive={false} />
-          <Line yAxisId="rtt" dataKey="rttMs" name="network RTT ms" stroke="#be123c" dot={false} isAnimationActive={false} />
+          <Line
+            yAxisId="bw"
+            dataKey="uplinkKbps"
+            name="uplink kbit/s"
+            stroke="#0f766e"
+            dot={false}
+            isAnimationActive={false}
+          />
+          <Line
+            yAxisId="rtt"
+            dataKey="rttMs"
+            name="network RTT ms"
+            stroke="#be123c"
+            dot={false}
+            isAnimationActive={false}
+          />
         </LineChart>
       </ResponsiveContainer>
     </ChartCard>
@@ -181,12 +216,14 @@ const RateAccuracyChart = memo(function RateAccuracyChart({ perMode }: { perMode
     };
   }, [manifest, settings.levelId, settings.bits, offloadSizes]);
   if (!series) return null;
-  const measured = MODES.filter((mode) => mode !== 'on-device' && perMode[mode].accuracy !== null).map((mode) => ({
-    mode,
-    bytes: perMode[mode].wireBytesPerImage ?? 0,
-    accuracy: (perMode[mode].accuracy ?? 0) * 100,
-    name: `${MODE_LABELS[mode]} live (${perMode[mode].lastConfig})`,
-  }));
+  const measured = MODES.filter((mode) => mode !== 'on-device' && perMode[mode].accuracy !== null).map(
+    (mode) => ({
+      mode,
+      bytes: perMode[mode].wireBytesPerImage ?? 0,
+      accuracy: (perMode[mode].accuracy ?? 0) * 100,
+      name: `${MODE_LABELS[mode]} live (${perMode[mode].lastConfig})`,
+    }),
+  );
   return (
     <ChartCard
       title="Accuracy against bytes per image"
@@ -206,15 +243,51 @@ const RateAccuracyChart = memo(function RateAccuracyChart({ perMode }: { perMode
             tick={{ fontSize: 10 }}
             allowDataOverflow
           />
-          <YAxis dataKey="accuracy" type="number" unit="%" width={52} domain={[60, 100]} tick={{ fontSize: 10 }} allowDataOverflow />
+          <YAxis
+            dataKey="accuracy"
+            type="number"
+            unit="%"
+            width={52}
+            domain={[60, 100]}
+            tick={{ fontSize: 10 }}
+            allowDataOverflow
+          />
           <ZAxis range={[36, 36]} />
-          <Tooltip formatter={(value, name) => (name === 'bytes' ? formatBytes(Number(value)) : Number(value).toFixed(2))} />
-          <ReferenceLine y={series.full} stroke="#0e9f6e" strokeDasharray="4 4" label={{ value: 'full model', fontSize: 10 }} />
+          <Tooltip
+            formatter={(value, name) =>
+              name === 'bytes' ? formatBytes(Number(value)) : Number(value).toFixed(2)
+            }
+          />
+          <ReferenceLine
+            y={series.full}
+            stroke="#0e9f6e"
+            strokeDasharray="4 4"
+            label={{ value: 'full model', fontSize: 10 }}
+          />
           <Scatter name="split configs" data={series.split} fill="#94a3b8" isAnimationActive={false} />
-          <Scatter name="offload, lossless" data={series.offload} fill="#fde68a" stroke="#d97706" isAnimationActive={false} />
-          <Scatter name="selected" data={series.splitLive} fill="#ffffff" stroke="#4f46e5" strokeWidth={2} isAnimationActive={false} />
+          <Scatter
+            name="offload, lossless"
+            data={series.offload}
+            fill="#fde68a"
+            stroke="#d97706"
+            isAnimationActive={false}
+          />
+          <Scatter
+            name="selected"
+            data={series.splitLive}
+            fill="#ffffff"
+            stroke="#4f46e5"
+            strokeWidth={2}
+            isAnimationActive={false}
+          />
           {measured.map((point) => (
-            <Scatter key={point.mode} name={point.name} data={[point]} fill={MODE_COLORS[point.mode]} isAnimationActive={false} />
+            <Scatter
+              key={point.mode}
+              name={point.name}
+              data={[point]}
+              fill={MODE_COLORS[point.mode]}
+              isAnimationActive={false}
+            />
           ))}
         </ScatterChart>
       </ResponsiveContainer>
@@ -232,25 +305,54 @@ export function Charts() {
   const live = useDeferredValue(useAppStore((state) => state.live));
   const { points, throughput, estimates, perMode } = live;
   const { mode, manifest, settings } = useAppStore(
-    useShallow((state) => ({ mode: state.settings.mode, manifest: state.manifest, settings: state.settings })),
+    useShallow((state) => ({
+      mode: state.settings.mode,
+      manifest: state.manifest,
+      settings: state.settings,
+    })),
   );
   const shownModes = useMemo(() => {
     const seen = new Set(points.map((point) => point.mode));
     const modes = mode === 'compare' ? MODES : [mode];
     return MODES.filter((m) => modes.includes(m) || seen.has(m));
   }, [points, mode]);
-  const bytesRows = useMemo(() => byMode(points.filter((p) => p.mode !== 'on-device'), (p) => p.wireBytesPerImage), [points]);
-  const accuracyRows = useMemo(() => byMode(points, (p) => (p.runningAccuracy === null ? null : p.runningAccuracy * 100)), [points]);
+  const bytesRows = useMemo(
+    () =>
+      byMode(
+        points.filter((p) => p.mode !== 'on-device'),
+        (p) => p.wireBytesPerImage,
+      ),
+    [points],
+  );
+  const accuracyRows = useMemo(
+    () => byMode(points, (p) => (p.runningAccuracy === null ? null : p.runningAccuracy * 100)),
+    [points],
+  );
   const throughputRows = useMemo(
-    () => throughput.map((row) => ({ ...row, 'on-device': row['on-device'] || null, offload: row.offload || null, split: row.split || null })),
+    () =>
+      throughput.map((row) => ({
+        ...row,
+        'on-device': row['on-device'] || null,
+        offload: row.offload || null,
+        split: row.split || null,
+      })),
     [throughput],
   );
   const references = useMemo(() => {
     if (!manifest) return [];
     const level = manifest.levels.find((entry) => entry.id === settings.levelId);
     const bits = level?.bits.find((entry) => entry.bits === settings.bits);
-    const lines = [{ y: manifest.full.accuracy.accuracy * 100, label: `full model ${(manifest.full.accuracy.accuracy * 100).toFixed(2)}%` }];
-    if (bits && level) lines.push({ y: bits.accuracy * 100, label: `${level.id}-b${bits.bits} ${(bits.accuracy * 100).toFixed(2)}%` });
+    const lines = [
+      {
+        y: manifest.full.accuracy.accuracy * 100,
+        label: `full model ${(manifest.full.accuracy.accuracy * 100).toFixed(2)}%`,
+      },
+    ];
+    if (bits && level)
+      lines.push({
+        y: bits.accuracy * 100,
+        label: `${level.id}-b${bits.bits} ${(bits.accuracy * 100).toFixed(2)}%`,
+      });
     return lines;
   }, [manifest, settings.levelId, settings.bits]);
 
@@ -276,7 +378,12 @@ export function Charts() {
         domain={[50, 100]}
         reference={references}
       />
-      <ModeLines title="Throughput (images answered per second)" testId="charts.throughput" rows={throughputRows} unit="/s" />
+      <ModeLines
+        title="Throughput (images answered per second)"
+        testId="charts.throughput"
+        rows={throughputRows}
+        unit="/s"
+      />
       <BandwidthChart estimates={estimates} />
       <RateAccuracyChart perMode={perMode} />
     </div>

@@ -88,8 +88,14 @@ export function Controls() {
     };
     const records = engine.feed.records.toArray();
     const stamp = environment.exportedAt.replaceAll(':', '-');
-    if (kind === 'csv') download(`splitscope-${stamp}.csv`, recordsToCsv(records, state.settings, environment), 'text/csv');
-    else download(`splitscope-${stamp}.json`, recordsToJson(records, state.settings, environment), 'application/json');
+    if (kind === 'csv')
+      download(`splitscope-${stamp}.csv`, recordsToCsv(records, state.settings, environment), 'text/csv');
+    else
+      download(
+        `splitscope-${stamp}.json`,
+        recordsToJson(records, state.settings, environment),
+        'application/json',
+      );
   };
 
   return (
@@ -130,7 +136,12 @@ export function Controls() {
         >
           Step
         </button>
-        <button type="button" data-testid="controls.reset" disabled={running || busy} onClick={() => engine.resetSession()}>
+        <button
+          type="button"
+          data-testid="controls.reset"
+          disabled={running || busy}
+          onClick={() => engine.resetSession()}
+        >
           Clear
         </button>
       </div>
@@ -160,7 +171,9 @@ export function Controls() {
                 min={1}
                 max={8}
                 value={settings.bits}
-                onChange={(event) => updateSettings({ bits: clampSetting('bits', Number(event.target.value)) })}
+                onChange={(event) =>
+                  updateSettings({ bits: clampSetting('bits', Number(event.target.value)) })
+                }
               />
             </label>
           </>
@@ -188,7 +201,9 @@ export function Controls() {
                   min={1}
                   max={100}
                   value={settings.webpQuality}
-                  onChange={(event) => updateSettings({ webpQuality: clampSetting('webpQuality', Number(event.target.value)) })}
+                  onChange={(event) =>
+                    updateSettings({ webpQuality: clampSetting('webpQuality', Number(event.target.value)) })
+                  }
                 />
               </label>
             )}
@@ -261,8 +276,9 @@ export function Controls() {
 
       {usesSplit && level && (
         <p className="muted" data-testid="controls.config-summary">
-          {level.id} at {settings.bits} bit: {payloadBytesPerImage(level.elements, settings.bits)} B per image; manifest
-          accuracy {formatPercent(bitsEntry?.accuracy, 2)} (full model {formatPercent(manifest?.full.accuracy.accuracy, 2)}).
+          {level.id} at {settings.bits} bit: {payloadBytesPerImage(level.elements, settings.bits)} B per
+          image; manifest accuracy {formatPercent(bitsEntry?.accuracy, 2)} (full model{' '}
+          {formatPercent(manifest?.full.accuracy.accuracy, 2)}).
         </p>
       )}
 

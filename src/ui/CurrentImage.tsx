@@ -5,7 +5,13 @@ import { MODE_LABELS } from './format';
 
 const SCALE = 4;
 
-function drawGrey(canvas: HTMLCanvasElement, pixels: ArrayLike<number>, width: number, height: number, max: number) {
+function drawGrey(
+  canvas: HTMLCanvasElement,
+  pixels: ArrayLike<number>,
+  width: number,
+  height: number,
+  max: number,
+) {
   const context = canvas.getContext('2d');
   if (!context) return;
   const image = context.createImageData(width, height);
@@ -82,7 +88,13 @@ export function CurrentImage() {
       <h2>Current image</h2>
       <div className="row">
         <figure>
-          <canvas ref={ref} width={28} height={28} className="pixelated" style={{ width: 28 * SCALE, height: 28 * SCALE }} />
+          <canvas
+            ref={ref}
+            width={28}
+            height={28}
+            className="pixelated"
+            style={{ width: 28 * SCALE, height: 28 * SCALE }}
+          />
           <figcaption className="muted small">test image #{lastImage.index}</figcaption>
         </figure>
         <div>
@@ -90,8 +102,11 @@ export function CurrentImage() {
             True: <strong data-testid="current.label">{name(lastImage.label)}</strong>
           </p>
           <p className={correct ? 'ok' : 'warning'}>
-            Predicted: <strong data-testid="current.predicted">{lastImage.predicted >= 0 ? name(lastImage.predicted) : '–'}</strong> (
-            {(lastImage.confidence * 100).toFixed(1)}%)
+            Predicted:{' '}
+            <strong data-testid="current.predicted">
+              {lastImage.predicted >= 0 ? name(lastImage.predicted) : '–'}
+            </strong>{' '}
+            ({(lastImage.confidence * 100).toFixed(1)}%)
           </p>
           <p className="muted small">
             {MODE_LABELS[lastImage.mode]} · {lastImage.config}

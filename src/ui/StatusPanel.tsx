@@ -27,7 +27,9 @@ function BackendLine() {
       )}
       <p className="muted" data-testid="status.wasm">
         WASM threads: {capabilities.wasmThreads}
-        {capabilities.crossOriginIsolated ? ' (cross-origin isolated)' : ' (not cross-origin isolated: one thread)'}
+        {capabilities.crossOriginIsolated
+          ? ' (cross-origin isolated)'
+          : ' (not cross-origin isolated: one thread)'}
       </p>
     </div>
   );
@@ -78,7 +80,9 @@ function Files() {
             <span className="file-name">{entry.name}</span>
             <span className="file-size">{formatBytes(entry.bytes)}</span>
             <progress value={Math.min(1, fraction)} max={1} aria-label={`${entry.file} download`} />
-            <span className="muted">{progress?.fromCache ? 'cached' : progress?.done ? 'downloaded' : ''}</span>
+            <span className="muted">
+              {progress?.fromCache ? 'cached' : progress?.done ? 'downloaded' : ''}
+            </span>
           </li>
         );
       })}
@@ -111,7 +115,11 @@ export function StatusPanel() {
       {errors.models && (
         <div className="error-box" data-testid="status.models-error">
           Model files could not be loaded: {errors.models}
-          <button type="button" data-testid="status.models-retry" onClick={() => void engine.loadModels(backendKind ?? 'wasm')}>
+          <button
+            type="button"
+            data-testid="status.models-retry"
+            onClick={() => void engine.loadModels(backendKind ?? 'wasm')}
+          >
             Retry
           </button>
         </div>

@@ -55,9 +55,18 @@ export function Summary() {
             .join(', ')})`}{' '}
         · on-device {counters.local}
       </p>
-      <p data-testid="summary.estimate" data-uplink-bps={estimate.uplinkBps ?? ''} data-rtt-ms={estimate.rttMs ?? ''}>
-        Uplink ≈ <strong>{formatBps(estimate.uplinkBps)}</strong>, network RTT ≈ <strong>{formatMs(estimate.rttMs)}</strong>
-        <span className="muted"> ({estimate.samples} samples{estimate.clockUncertaintyMs !== null ? `, clock ±${formatMs(estimate.clockUncertaintyMs)}` : ''})</span>
+      <p
+        data-testid="summary.estimate"
+        data-uplink-bps={estimate.uplinkBps ?? ''}
+        data-rtt-ms={estimate.rttMs ?? ''}
+      >
+        Uplink ≈ <strong>{formatBps(estimate.uplinkBps)}</strong>, network RTT ≈{' '}
+        <strong>{formatMs(estimate.rttMs)}</strong>
+        <span className="muted">
+          {' '}
+          ({estimate.samples} samples
+          {estimate.clockUncertaintyMs !== null ? `, clock ±${formatMs(estimate.clockUncertaintyMs)}` : ''})
+        </span>
       </p>
       {lastError && (
         <p className="warning" data-testid="summary.last-error">
