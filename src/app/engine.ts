@@ -92,6 +92,21 @@ export class Engine {
 
   constructor(private readonly tail: TailLink) {}
 
+  /**
+   * Uses sessions and a test set that are already loaded, instead of boot()'s downloads: for
+   * tests, and for embedding the engine where the files come from elsewhere.
+   */
+  useLoaded(bundle: DeviceBundle, testSet: TestSet): void {
+    this.bundle = bundle;
+    this.testSet = testSet;
+    this.store.setSystem({
+      manifest: bundle.manifest,
+      backend: bundle.backend,
+      datasetImages: testSet.count,
+    });
+    this.updatePhase();
+  }
+
   private get store() {
     return useAppStore.getState();
   }

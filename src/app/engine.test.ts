@@ -1,0 +1,230 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ModelManifest } from '../core/manifest';
+import { decodeInferRequest, type InferResult, type Response } from '../core/protocol';
+import type { ModelSession } from '../backend/ort';
+import type { DeviceBundle } from './bundle';
+import type { TestSet } from './dataset';
+import { Engine } from './engine';
+import { DEFAULT_SETTINGS } from './settings';
+import { useAppStore } from './store';
+import type { ConnectionState, InferOutcome, ProbeOutcome, TailLink } from './tailLink';
+
+const CLASSES = 10;
+const ELEMENTS = 4 * 7 * 7;
+
+const manifest = {
+  input: { shape: [-1, 1, 28, 28] },
+  classes: Array.from({ length: CLASSES }, (_, i) => `class ${i}`),
+  full: { output: 'logits' },
+  levels: [{ id: 'c4', elements: ELEMENTS, bottleneckShape: [4, 7, 7], head: { output: 'bottleneck' } }],
+} as unknown as ModelManifest;
+
+/** A model that answers class (first pixel % 10) for every image, instantly. */
+function fakeSession(name: string, output: string, perItem: number): ModelSession {
+  return {
+    name,
+    backend: 'wasm',
+    async run(input, batch) {
+      const out = new Float32Array(batch * perItem);
+      if (output === 'logits')
+        for (let i = 0; i < batch; i++) out[i * perItem + (Math.round(input[i * 784]! * 255) % 10)] = 5;
+      else out.fill(0.5);
+      return { [output]: out };
+    },
+    async dispose() {},
+  };
+}
+
+function testSet(count: number): TestSet {
+  const pixels = new Uint8Array(count * 784);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    pixels[i * 784] = i % 10;
+    labels[i] = i % 10;
+  }
+  return { count, width: 28, height: 28, pixels, labels };
+}
+
+/** A tail that answers when the test says so, and remembers how many requests overlapped. */
+class FakeTail implements TailLink {
+  connected = true;
+  maxConcurrent = 0;
+  readonly pending: { frame: Uint8Array; resolve: (outcome: InferOutcome) => void; sentAt: number }[] = [];
+  private listeners = new Set<(state: ConnectionState, detail: string) => void>();
+  autoReply = true;
+
+  connect(): void {}
+
+  infer(frame: Uint8Array): Promise<InferOutcome> {
+    const sentAt = performance.now();
+    return new Promise((resolve) => {
+      if (!this.connected) {
+        resolve({
+          response: { ok: false, error: { code: 'disconnected', message: 'down' } },
+          wireBytes: 0,
+          sentAt,
+          receivedAt: sentAt,
+          deliveredAt: sentAt,
+        });
+        return;
+      }
+      this.pending.push({ frame, resolve, sentAt });
+      this.maxConcurrent = Math.max(this.maxConcurrent, this.pending.length);
+      if (this.autoReply) setTimeout(() => this.replyAll(), 1);
+    });
+  }
+
+  replyAll(): void {
+    for (const request of this.pending.splice(0)) {
+      const decoded = decodeInferRequest(request.frame, {
+        levelElements: [ELEMENTS],
+        maxImagesPerRequest: 64,
+        maxImageBytes: 8192,
+      });
+      const count = decoded.mode === 'split' ? decoded.count : decoded.images.length;
+      const now = performance.now();
+      const data: InferResult = {
+        requestId: decoded.requestId,
+        mode: decoded.mode,
+        predictions: Array.from({ length: count }, () => ({
+          argmax: 0,
+          topk: [[0, 0.9]] as [number, number][],
+        })),
+        timings: { queuedMs: 0.1, decodeMs: 0.1, computeMs: 0.3, totalMs: 0.5 },
+        batchSize: count,
+        batchRequests: 1,
+        serverReceivedAt: performance.timeOrigin + request.sentAt,
+        serverSentAt: performance.timeOrigin + now,
+      };
+      const response: Response<InferResult> = { ok: true, data };
+      request.resolve({
+        response,
+        wireBytes: request.frame.length + 3,
+        sentAt: request.sentAt,
+        receivedAt: now,
+        deliveredAt: now,
+      });
+    }
+  }
+
+  failAll(): void {
+    for (const request of this.pending.splice(0)) {
+      const now = performance.now();
+      request.resolve({
+        response: { ok: false, error: { code: 'disconnected', message: 'connection lost' } },
+        wireBytes: request.frame.length + 3,
+        sentAt: request.sentAt,
+        receivedAt: now,
+        deliveredAt: now,
+      });
+    }
+  }
+
+  async probe(): Promise<ProbeOutcome | null> {
+    return null;
+  }
+
+  onConnectionChange(listener: (state: ConnectionState, detail: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+function bundle(): DeviceBundle {
+  return {
+    manifest,
+    backend: { kind: 'wasm', label: 'wasm: test', wasmThreads: 1 },
+    full: fakeSession('full', 'logits', CLASSES),
+    heads: new Map([['c4', fakeSession('head-c4', 'bottleneck', ELEMENTS)]]),
+    async dispose() {},
+  };
+}
+
+const until = async (condition: () => boolean, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+};
+
+describe('Engine', () => {
+  let tail: FakeTail;
+  let engine: Engine;
+
+  beforeEach(() => {
+    useAppStore.setState({
+      settings: { ...DEFAULT_SETTINGS, format: 'raw' },
+      running: false,
+      busy: false,
+      errors: { models: null, dataset: null, server: null },
+    });
+    tail = new FakeTail();
+    engine = new Engine(tail);
+    engine.useLoaded(bundle(), testSet(100));
+  });
+
+  afterEach(() => engine.stop());
+
+  it('runs compare mode one request at a time, with every mode on the same images', async () => {
+    useAppStore
+      .getState()
+      .updateSettings({ mode: 'compare', imagesPerRequest: 4, stopAfterImages: 12, maxInFlight: 1 });
+    engine.start();
+    await until(() => !useAppStore.getState().running && engine.feed.records.size === 9);
+    expect(tail.maxConcurrent).toBe(1);
+    const records = engine.feed.records.toArray();
+    for (const mode of ['on-device', 'offload', 'split'] as const) {
+      const images = records
+        .filter((record) => record.mode === mode)
+        .flatMap((record) => record.images.map((image) => image.index));
+      expect(images).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    }
+    const { counters } = engine.feed.snapshot();
+    expect(counters.sent).toBe(6);
+    expect(counters.answered + counters.failed).toBe(counters.sent);
+    expect(counters.local).toBe(3);
+  });
+
+  it('counts requests lost to a disconnect as failed with the reason, and balances', async () => {
+    tail.autoReply = false;
+    useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 2, maxInFlight: 3 });
+    engine.start();
+    await until(() => tail.pending.length === 3);
+    engine.stop();
+    tail.failAll();
+    await until(() => engine.feed.records.size === 3);
+    const { counters } = engine.feed.snapshot();
+    expect(counters).toMatchObject({ sent: 3, answered: 0, failed: 3, failedByReason: { disconnected: 3 } });
+    for (const record of engine.feed.records.toArray()) {
+      expect(record.ok).toBe(false);
+      expect(record.phases.networkMs).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('drops replies that arrive after the session was cleared', async () => {
+    tail.autoReply = false;
+    useAppStore.getState().updateSettings({ mode: 'offload', imagesPerRequest: 1, maxInFlight: 2 });
+    engine.start();
+    await until(() => tail.pending.length === 2);
+    engine.stop();
+    engine.resetSession();
+    tail.replyAll();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(engine.feed.records.size).toBe(0);
+    const { counters } = engine.feed.snapshot();
+    expect(counters.sent).toBe(0);
+    expect(counters.answered).toBe(0);
+  });
+
+  it('steps once per mode and reports accuracy against the labels', async () => {
+    useAppStore.getState().updateSettings({ mode: 'compare', imagesPerRequest: 10 });
+    await engine.step();
+    const perMode = engine.feed.snapshot().perMode;
+    // The fake full model answers every label right; the fake tail always says class 0.
+    expect(perMode['on-device'].accuracy).toBe(1);
+    expect(perMode.split.accuracy).toBe(0.1);
+    expect(perMode.offload.accuracy).toBe(0.1);
+    expect(useAppStore.getState().busy).toBe(false);
+  });
+});
