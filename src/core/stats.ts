@@ -178,12 +178,15 @@ export class UplinkEstimator {
 /**
  * NTP-style clock offset (server minus device) from request/response pairs; the sample with the
  * smallest round trip bounds the error best (|error| <= rtt/2), so it wins. Only samples of the
- * last `windowMs` compete, so clock drift between a phone and the server cannot build up.
+ * last `windowMs` compete, so clock drift cannot build up; the window is long (10 min) because
+ * probes taken under an uplink-only throttle are asymmetric and biased by half their uplink time,
+ * so an early unthrottled probe must not be forgotten quickly. (Drift of a synchronised clock over
+ * 10 min is well under a millisecond.)
  */
 export class ClockOffsetEstimator {
   private samples: { at: number; offsetMs: number; rttMs: number }[] = [];
 
-  constructor(private readonly windowMs = 60_000) {}
+  constructor(private readonly windowMs = 600_000) {}
 
   add(deviceSentAt: number, serverAt: number, deviceReceivedAt: number): void {
     const rttMs = deviceReceivedAt - deviceSentAt;

@@ -17,6 +17,7 @@ import {
 } from 'recharts';
 import { useShallow } from 'zustand/react/shallow';
 import { useAppStore } from '../app/store';
+import { OnlyWhenVisible } from './OnlyWhenVisible';
 import type { LivePoint, LiveSnapshot } from '../app/liveSnapshot';
 import { splitConfigId } from '../core/manifest';
 import { MODES, PHASE_KEYS, type Mode } from '../core/record';
@@ -356,36 +357,49 @@ export function Charts() {
     return lines;
   }, [manifest, settings.levelId, settings.bits]);
 
+  const cardHeight = CHART_HEIGHT + 60;
   return (
     <div className="charts">
       {shownModes.map((m) => (
-        <LatencyChart key={m} mode={m} points={points} />
+        <OnlyWhenVisible key={m} minHeight={cardHeight}>
+          <LatencyChart mode={m} points={points} />
+        </OnlyWhenVisible>
       ))}
-      <ModeLines
-        title="Wire bytes per image"
-        testId="charts.bytes"
-        rows={bytesRows}
-        unit=" B"
-        scale="log"
-        domain={[1, 'auto']}
-        note="WebSocket message bytes of each request divided by its images; on-device sends nothing."
-      />
-      <ModeLines
-        title="Running accuracy against the true labels"
-        testId="charts.accuracy"
-        rows={accuracyRows}
-        unit="%"
-        domain={[50, 100]}
-        reference={references}
-      />
-      <ModeLines
-        title="Throughput (images answered per second)"
-        testId="charts.throughput"
-        rows={throughputRows}
-        unit="/s"
-      />
-      <BandwidthChart estimates={estimates} />
-      <RateAccuracyChart perMode={perMode} />
+      <OnlyWhenVisible minHeight={cardHeight}>
+        <ModeLines
+          title="Wire bytes per image"
+          testId="charts.bytes"
+          rows={bytesRows}
+          unit=" B"
+          scale="log"
+          domain={[1, 'auto']}
+          note="WebSocket message bytes of each request divided by its images; on-device sends nothing."
+        />
+      </OnlyWhenVisible>
+      <OnlyWhenVisible minHeight={cardHeight}>
+        <ModeLines
+          title="Running accuracy against the true labels"
+          testId="charts.accuracy"
+          rows={accuracyRows}
+          unit="%"
+          domain={[50, 100]}
+          reference={references}
+        />
+      </OnlyWhenVisible>
+      <OnlyWhenVisible minHeight={cardHeight}>
+        <ModeLines
+          title="Throughput (images answered per second)"
+          testId="charts.throughput"
+          rows={throughputRows}
+          unit="/s"
+        />
+      </OnlyWhenVisible>
+      <OnlyWhenVisible minHeight={cardHeight}>
+        <BandwidthChart estimates={estimates} />
+      </OnlyWhenVisible>
+      <OnlyWhenVisible minHeight={cardHeight}>
+        <RateAccuracyChart perMode={perMode} />
+      </OnlyWhenVisible>
     </div>
   );
 }
