@@ -9,9 +9,8 @@
  *
  * It drives the page through its controls (e2e/driver.ts), exactly as a person would.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
@@ -19,6 +18,7 @@ import type { ModelManifest } from '../src/core/manifest';
 import { PHASE_KEYS, type InferenceRecord, type Mode } from '../src/core/record';
 import { median, quantile } from '../src/core/stats';
 import { RunDriver, SplitScopePage, Throttle, type RunOptions } from '../e2e/driver';
+import { freePort, startTailServer } from '../e2e/tailServer';
 
 const { values } = parseArgs({
   options: {
@@ -55,38 +55,6 @@ interface Cell {
   wireBytesPerImage: number;
   payloadBytesPerImage: number;
   seconds: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.listen(0, () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'],
-    {
-      stdio: 'inherit',
-    },
-  );
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`http://localhost:${port}/healthz`)).ok) return child;
-    } catch {
-      // not yet listening
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the tail server did not start');
 }
 
 function summarize(records: InferenceRecord[], cell: Omit<Cell, keyof ReturnType<typeof stats>>): Cell {
@@ -127,7 +95,7 @@ async function main(): Promise<void> {
   const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('vite build failed');
   const port = await freePort();
-  const server = await startServer(port);
+  const server = await startTailServer(port, 'inherit');
   const browser = await chromium.launch({
     executablePath: process.env.SPLITSCOPE_CHROMIUM ?? '/usr/bin/chromium',
     args: [

@@ -2,43 +2,9 @@
  * The tail server dies in the middle of a stream and comes back: the page must say so, count the
  * requests that were in flight as failed with a reason, reconnect, and resume by itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { RunDriver, SplitScopePage, Throttle, expect, test } from './fixtures';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.listen(0, () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-async function startServer(port: number): Promise<ChildProcess> {
-  // dist/ was built by the Playwright webServer command before any spec runs.
-  // node itself, not npx: killing it must kill the server, not a wrapper.
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`http://localhost:${port}/healthz`)).ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`server on port ${port} did not start`);
-}
+// dist/ was built by the Playwright webServer command before any spec runs.
+import { freePort, startTailServer as startServer } from './tailServer';
 
 test('a server restart mid-stream: banner, failed in-flight requests, reconnect, resume, totals balance', async ({
   page,
