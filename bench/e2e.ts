@@ -5,7 +5,13 @@
  * from bench/plot_e2e.py.
  *
  *   npx tsx bench/e2e.ts [--images 500] [--bandwidths 10000,2000,256,64] [--per-request 1,16]
- *                        [--bits 2,4,8] [--backend webgpu|wasm] [--quick]
+ *                        [--bits 2,4,8] [--backend webgpu|wasm] [--quick] [--skip-on-device]
+ *   npx tsx bench/e2e.ts --merge a.json,b.json [--out bench/results]
+ *
+ * The slowest bandwidth takes as long as all the others together (every message waits for whole
+ * 1500-byte quanta), so a full grid is run as two processes side by side, e.g.
+ * `--bandwidths 64 --out /tmp/a` and `--bandwidths 10000,2000,256 --skip-on-device --out /tmp/b`,
+ * and merged; the environment of the report says so.
  *
  * It drives the page through its controls (e2e/driver.ts), exactly as a person would.
  */
@@ -29,6 +35,8 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'webgpu' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results' },
+    'skip-on-device': { type: 'boolean', default: false },
+    merge: { type: 'string' },
   },
 });
 const images = Number(values.images ?? (values.quick ? 48 : 500));
@@ -152,7 +160,8 @@ async function main(): Promise<void> {
 
     for (const perRequest of perRequestSizes) {
       await throttle.uplink(null);
-      await runCell({ mode: 'on-device' }, 'on-device', 'full', null, perRequest);
+      if (!values['skip-on-device'])
+        await runCell({ mode: 'on-device' }, 'on-device', 'full', null, perRequest);
       for (const kbps of bandwidthsKbps) {
         await throttle.uplink(kbps * 1000);
         await runCell({ mode: 'offload', format: 'png' }, 'offload', 'png', kbps, perRequest);
@@ -184,7 +193,7 @@ async function main(): Promise<void> {
       webgpuNote:
         backend === 'webgpu'
           ? 'WebGPU here is SwiftShader, a software GPU that runs on the CPU: device compute is not representative of a phone GPU.'
-          : 'WASM backend (no WebGPU).',
+          : 'WASM backend (onnxruntime-web on the CPU, SIMD + threads). Chosen over WebGPU for the grid because WebGPU in headless Chromium here is SwiftShader, a software GPU on the same 2 CPU cores (~0.5 s per 16-image head run), which would stretch the grid to hours and still say nothing about a phone GPU. Device compute is therefore CPU compute on this machine, not phone-representative either.',
       chromium: browser.version(),
       cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}`,
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
@@ -194,18 +203,44 @@ async function main(): Promise<void> {
       throttle: 'CDP Network.emulateNetworkConditions, upload only (download unthrottled, latency 0)',
       seconds: (Date.now() - started) / 1000,
     };
-    mkdirSync(values.out!, { recursive: true });
-    writeFileSync(`${values.out}/e2e.json`, JSON.stringify({ environment, cells }, null, 1));
-    writeFileSync(`${values.out}/e2e.md`, markdown(environment, cells));
-    const plot = spawnSync('/usr/bin/python3', ['bench/plot_e2e.py', `${values.out}/e2e.json`, values.out!], {
-      stdio: 'inherit',
-    });
-    if (plot.status !== 0) console.error('plotting failed (needs /usr/bin/python3 with matplotlib)');
-    console.log(`wrote ${values.out}/e2e.md and e2e.json (${environment.seconds.toFixed(0)} s)`);
+    writeReport(environment, cells);
   } finally {
     await browser.close();
     server.kill('SIGKILL');
   }
+}
+
+function writeReport(environment: Record<string, unknown>, cells: Cell[]): void {
+  mkdirSync(values.out!, { recursive: true });
+  writeFileSync(`${values.out}/e2e.json`, JSON.stringify({ environment, cells }, null, 1));
+  writeFileSync(`${values.out}/e2e.md`, markdown(environment, cells));
+  const plot = spawnSync('/usr/bin/python3', ['bench/plot_e2e.py', `${values.out}/e2e.json`, values.out!], {
+    stdio: 'inherit',
+  });
+  if (plot.status !== 0) console.error('plotting failed (needs /usr/bin/python3 with matplotlib)');
+  console.log(`wrote ${values.out}/e2e.md and e2e.json`);
+}
+
+/** Several runs (e.g. two bandwidth lanes run side by side) as one report. */
+function merge(files: string[]): void {
+  const runs = files.map(
+    (file) =>
+      JSON.parse(readFileSync(file, 'utf8')) as { environment: Record<string, unknown>; cells: Cell[] },
+  );
+  const first = runs[0]!.environment;
+  const environment = {
+    ...first,
+    seconds: Math.max(...runs.map((run) => Number(run.environment.seconds))),
+    runs: `${runs.length} processes side by side on this machine (one per group of bandwidths), merged`,
+  };
+  const order = (cell: Cell) => [cell.imagesPerRequest, cell.uplinkKbps === null ? -1 : -cell.uplinkKbps];
+  const cells = runs
+    .flatMap((run) => run.cells)
+    .sort((a, b) => {
+      const [ra, rb] = [order(a), order(b)];
+      return ra[0]! - rb[0]! || ra[1]! - rb[1]!;
+    });
+  writeReport(environment, cells);
 }
 
 function markdown(environment: Record<string, unknown>, cells: Cell[]): string {
@@ -241,7 +276,7 @@ function markdown(environment: Record<string, unknown>, cells: Cell[]): string {
   return lines.join('\n');
 }
 
-main().catch((error: unknown) => {
+(values.merge ? Promise.resolve(merge(values.merge.split(','))) : main()).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

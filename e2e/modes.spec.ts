@@ -70,13 +70,14 @@ for (const backend of ['webgpu', 'wasm'] as const) {
         expect(images.map((image) => image.index)).toEqual(Array.from({ length: IMAGES }, (_, i) => i));
 
         // Answers: per image against the evaluator running the same ONNX files in Node.
-        const { labels, predictions } = await referencePredictions(IMAGES);
+        const { labels, predictions, margins } = await referencePredictions(IMAGES);
         const expected = predictions[reference]!;
+        const margin = margins[reference]!;
         const differing = images.filter((image) => image.predicted !== expected[image.index]);
         const listing = differing
           .map(
             (image) =>
-              `#${image.index}: label ${image.label}, app ${image.predicted} (confidence ${image.confidence.toFixed(4)}), evaluator ${expected[image.index]}`,
+              `#${image.index}: label ${image.label}, app ${image.predicted} (confidence ${image.confidence.toFixed(4)}), evaluator ${expected[image.index]} (margin top-1 minus top-2 logit ${margin[image.index]!.toFixed(4)})`,
           )
           .join('\n');
         if (differing.length > 0)

@@ -10,6 +10,8 @@ import type { ModelManifest } from '../src/core/manifest';
 export interface Reference {
   labels: Uint8Array;
   predictions: Record<string, Uint8Array>;
+  /** Top-1 minus top-2 logit per image and configuration, as the evaluator computed it. */
+  margins: Record<string, Float32Array>;
 }
 
 const cache = new Map<number, Promise<Reference>>();
@@ -28,7 +30,7 @@ export function referencePredictions(count: number): Promise<Reference> {
         threads: 1,
       });
       if (result.problems.length > 0) throw new Error(`bundle problems: ${result.problems.join('; ')}`);
-      return { labels: test.labels, predictions: result.predictions };
+      return { labels: test.labels, predictions: result.predictions, margins: result.margins };
     })();
     cache.set(count, reference);
   }

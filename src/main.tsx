@@ -5,13 +5,14 @@ import { EngineProvider } from './ui/engineContext';
 import { installTestHooks } from './app/testHooks';
 import { createTailLink } from './app/tailConnection';
 import { App } from './ui/App';
+import { chartScheduler } from './ui/useChartSnapshot';
 import type { BackendKind } from './backend/ort';
 import './ui/styles.css';
 
 const params = new URLSearchParams(location.search);
 const preferred = params.get('backend');
 const engine = new Engine(createTailLink(location.origin));
-installTestHooks(engine);
+installTestHooks(engine, chartScheduler);
 void engine.boot(preferred === 'wasm' || preferred === 'webgpu' ? (preferred as BackendKind) : undefined);
 
 createRoot(document.getElementById('root')!).render(

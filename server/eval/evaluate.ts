@@ -41,6 +41,8 @@ export interface EvalResult {
   problems: string[];
   /** Predicted class per image, per configuration id ("full", "c4-float", "c4-b2", "exit-c4"). */
   predictions: Record<string, Uint8Array>;
+  /** Per image, per configuration id: top-1 minus top-2 logit, how close the decision was. */
+  margins: Record<string, Float32Array>;
 }
 
 export function measured(correct: number, total: number): MeasuredAccuracy {
@@ -53,18 +55,24 @@ function argmaxRows(
   cols: number,
   out: Uint8Array,
   outOffset: number,
+  margins?: Float32Array,
 ): void {
   for (let r = 0; r < rows; r++) {
     let best = 0;
     let bestValue = data[r * cols]!;
+    let second = -Infinity;
     for (let c = 1; c < cols; c++) {
       const v = data[r * cols + c]!;
       if (v > bestValue) {
+        second = bestValue;
         bestValue = v;
         best = c;
+      } else if (v > second) {
+        second = v;
       }
     }
     out[outOffset + r] = best;
+    if (margins) margins[outOffset + r] = bestValue - second;
   }
 }
 
@@ -129,6 +137,7 @@ export async function evaluateBundle(
   const log = options.log ?? (() => {});
   const problems: string[] = [];
   const predictions: Record<string, Uint8Array> = {};
+  const margins: Record<string, Float32Array> = {};
   const n = test.count;
   const labels = test.labels;
   const imageShape = manifest.input.shape.slice(1);
@@ -142,7 +151,7 @@ export async function evaluateBundle(
   }
   for (const exit of manifest.earlyExits) await checkFile(pub(exit.file), exit.bytes, problems);
   if (problems.length)
-    return { total: n, full: measured(0, 0), levels: [], earlyExits: [], problems, predictions };
+    return { total: n, full: measured(0, 0), levels: [], earlyExits: [], problems, predictions, margins };
 
   // full
   const full = await session(pub(manifest.full.file), threads);
@@ -150,7 +159,8 @@ export async function evaluateBundle(
   const fullLogits = fullOut[manifest.full.output];
   if (!fullLogits) throw new Error(`${manifest.full.file}: no output named ${manifest.full.output}`);
   const fullPred = new Uint8Array(n);
-  argmaxRows(fullLogits.data, n, manifest.classes.length, fullPred, 0);
+  margins.full = new Float32Array(n);
+  argmaxRows(fullLogits.data, n, manifest.classes.length, fullPred, 0, margins.full);
   predictions.full = fullPred;
   const fullAcc = measured(countCorrect(fullPred, labels), n);
   await full.release();
@@ -183,7 +193,8 @@ export async function evaluateBundle(
       const out = (await runBatched(tail, input, n, [c, h, w], batchSize))[level.tail.output];
       if (!out) throw new Error(`${level.tail.file}: no output named ${level.tail.output}`);
       const pred = new Uint8Array(n);
-      argmaxRows(out.data, n, manifest.classes.length, pred, 0);
+      margins[key] = new Float32Array(n);
+      argmaxRows(out.data, n, manifest.classes.length, pred, 0, margins[key]);
       predictions[key] = pred;
       return measured(countCorrect(pred, labels), n);
     };
@@ -258,7 +269,7 @@ export async function evaluateBundle(
           .join('  '),
     );
   }
-  return { total: n, full: fullAcc, levels, earlyExits, problems, predictions };
+  return { total: n, full: fullAcc, levels, earlyExits, problems, predictions, margins };
 }
 
 /** Writes the measured accuracies into the manifest (in place). */

@@ -25,10 +25,15 @@ import {
 
 /** Records kept for export; charts read only the newest CHART_POINTS. */
 export const RECORD_CAPACITY = 100_000;
-export const CHART_POINTS = 120;
+export const CHART_POINTS = 90;
 const ESTIMATE_POINTS = 120;
-/** Floor between publications (about 15 a second at 60 Hz frames): a recharts redraw of every chart costs tens of ms on a slow phone. */
-const MIN_PUBLISH_INTERVAL_MS = 60;
+/**
+ * Floor between publications: at most about 14 a second. Every publication redraws the charts on screen
+ * and makes the browser composite a new frame; on a slow device (measured: a 2-core machine with
+ * software compositing) frames themselves are the scarce resource, so the charts get ten-odd
+ * fresh frames a second and the rest of the time goes to the inference stream.
+ */
+const MIN_PUBLISH_INTERVAL_MS = 70;
 
 interface ModeAccumulator {
   /** config × images per request the totals belong to: a new one starts them afresh. */

@@ -3,6 +3,7 @@
  * in the console. Every getter returns a copy, so nothing outside can change the app's state.
  */
 import type { InferenceRecord } from '../core/record';
+import type { ChartUpdateStats } from './chartScheduler';
 import type { Engine } from './engine';
 import { useAppStore } from './store';
 
@@ -19,13 +20,18 @@ export interface SplitScopeTestApi {
   readonly settings: unknown;
   /** Live snapshots published to the UI so far (one per animation frame at most). */
   readonly publishedSnapshots: number;
+  /** Per chart (by data-testid): redraws so far and the main-thread time they took. */
+  readonly chartUpdates: Record<string, ChartUpdateStats>;
   /** Every record of the session (up to the ring buffer's capacity), oldest first. */
   records(): InferenceRecord[];
 }
 
 const copy = <T>(value: T): T => structuredClone(value);
 
-export function installTestHooks(engine: Engine): void {
+export function installTestHooks(
+  engine: Engine,
+  charts: { stats: () => Record<string, ChartUpdateStats> },
+): void {
   const api: SplitScopeTestApi = {
     get phase() {
       return useAppStore.getState().phase;
@@ -60,6 +66,9 @@ export function installTestHooks(engine: Engine): void {
     },
     get publishedSnapshots() {
       return engine.feed.publishedCount;
+    },
+    get chartUpdates() {
+      return charts.stats();
     },
     records() {
       return copy(engine.feed.records.toArray());

@@ -1,9 +1,8 @@
-import { memo, useDeferredValue, useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import {
-  Bar,
-  BarChart,
+  Area,
+  AreaChart,
   CartesianGrid,
-  Legend,
   Line,
   LineChart,
   ReferenceLine,
@@ -17,151 +16,386 @@ import {
 } from 'recharts';
 import { useShallow } from 'zustand/react/shallow';
 import { useAppStore } from '../app/store';
-import { OnlyWhenVisible } from './OnlyWhenVisible';
-import type { LivePoint, LiveSnapshot } from '../app/liveSnapshot';
+import type { LivePoint } from '../app/liveSnapshot';
+import { useChartSnapshot } from './useChartSnapshot';
+import { extentTicks, linearAxis, logAxis, type LinearAxis } from './axisTicks';
 import { splitConfigId } from '../core/manifest';
 import { MODES, PHASE_KEYS, type Mode } from '../core/record';
 import { MODE_COLORS, MODE_LABELS, PHASE_COLORS, PHASE_LABELS, formatBytes } from './format';
 
 const CHART_HEIGHT = 200;
 const formatSeconds = (value: number) => value.toFixed(0);
-const LATENCY_POINTS_PER_MODE = 40;
+const formatRateAccuracy = (value: unknown, name: unknown) =>
+  name === 'bytes' ? formatBytes(Number(value)) : Number(value).toFixed(2);
 
-function ChartCard(props: { title: string; testId: string; children: React.ReactNode; note?: string }) {
+// Every prop below is a module constant on purpose: recharts 3 copies its children's props into its
+// own store from effects, and a prop that is a new object on each render re-dispatches there and
+// re-runs the chart's selectors on every redraw (measured: most of a redraw's cost).
+const MARGIN = { top: 4, right: 8, bottom: 0, left: 0 };
+const SMALL_DOT = { r: 2 };
+
+/**
+ * Axis labels as plain SVG text. Recharts' own tick component measures every new label in the
+ * DOM (a forced layout of the page) to decide about wrapping, which short numbers never need.
+ */
+interface BaseTickContentProps {
+  x: number;
+  y: number;
+  index: number;
+  textAnchor?: 'start' | 'middle' | 'end' | 'inherit';
+  verticalAnchor?: 'start' | 'middle' | 'end';
+  payload: { value: number | string };
+  tickFormatter?: (value: number | string, index: number) => string;
+}
+
+function renderTick(props: BaseTickContentProps) {
+  const { x, y, index, textAnchor, verticalAnchor, payload, tickFormatter } = props;
+  // The axis passes its own props through, `unit` among them.
+  const unit = (props as { unit?: unknown }).unit;
+  const label = tickFormatter ? tickFormatter(payload.value, index) : String(payload.value);
+  const dy = verticalAnchor === 'start' ? '0.71em' : verticalAnchor === 'end' ? '0' : '0.355em';
   return (
-    <section className="card chart" data-testid={props.testId} aria-label={props.title}>
-      <h3>{props.title}</h3>
-      {props.note && <p className="muted small">{props.note}</p>}
-      <div className="chart-body">{props.children}</div>
+    <text x={x} y={y} dy={dy} textAnchor={textAnchor} fill="#64748b" fontSize={10}>
+      {label}
+      {typeof unit === 'string' ? unit : ''}
+    </text>
+  );
+}
+const BYTES_EXTENT: [number, number] = [1, 2048];
+const BYTES_TICKS = [1, 4, 16, 64, 256, 1024];
+const RATE_ACCURACY_EXTENT: [number, number] = [60, 100];
+const DOT_AREA: [number, number] = [36, 36];
+const FULL_MODEL_LABEL = { value: 'full model', fontSize: 10 };
+const LATENCY_POINTS_PER_MODE = 45;
+
+interface LegendItem {
+  label: string;
+  color: string;
+  dashed?: boolean;
+}
+
+/**
+ * A plain HTML legend: recharts' own Legend and Tooltip subscribe to the chart's store and
+ * recompute on every redraw, which a chart that redraws ten times a second cannot afford.
+ */
+const ChartLegend = memo(function ChartLegend({ items }: { items: readonly LegendItem[] }) {
+  return (
+    <ul className="chart-legend">
+      {items.map((item) => (
+        <li key={item.label}>
+          <span
+            className={item.dashed ? 'swatch dashed' : 'swatch'}
+            style={item.dashed ? { borderColor: item.color } : { background: item.color }}
+          />
+          {item.label}
+        </li>
+      ))}
+    </ul>
+  );
+});
+
+const PHASE_LEGEND: LegendItem[] = PHASE_KEYS.map((key) => ({
+  label: PHASE_LABELS[key],
+  color: PHASE_COLORS[key],
+}));
+const BANDWIDTH_LEGEND: LegendItem[] = [
+  { label: 'uplink kbit/s (left, log)', color: '#0f766e' },
+  { label: 'network RTT ms (right)', color: '#be123c' },
+];
+
+function ChartCard({
+  attach,
+  title,
+  testId,
+  note,
+  legend,
+  children,
+}: {
+  title: string;
+  testId: string;
+  children: React.ReactNode;
+  note?: string;
+  attach: (element: HTMLElement | null) => void;
+  legend?: readonly LegendItem[];
+}) {
+  return (
+    <section ref={attach} className="card chart" data-testid={testId} aria-label={title}>
+      <h3>{title}</h3>
+      {note && <p className="muted small">{note}</p>}
+      {legend && <ChartLegend items={legend} />}
+      <div className="chart-body">{children}</div>
     </section>
   );
 }
 
-const LatencyChart = memo(function LatencyChart({ mode, points }: { mode: Mode; points: LivePoint[] }) {
+/**
+ * Stacked areas rather than bars: one SVG path per phase instead of one element per request and
+ * phase, which is most of what a redraw costs.
+ */
+const LatencyChart = memo(function LatencyChart({ mode }: { mode: Mode }) {
+  const testId = `charts.latency.${mode}`;
+  const { attach, snapshot } = useChartSnapshot(testId);
   const data = useMemo(
-    () => points.filter((point) => point.mode === mode && point.ok).slice(-LATENCY_POINTS_PER_MODE),
-    [points, mode],
+    () => snapshot.points.filter((point) => point.mode === mode && point.ok).slice(-LATENCY_POINTS_PER_MODE),
+    [snapshot.points, mode],
+  );
+  const xAxis = useMemo(() => extentAxis(data as unknown as Record<string, unknown>[], 'seq'), [data]);
+  const yAxis = useMemo(
+    () => valueAxis(data as unknown as Record<string, unknown>[], ['totalMs'], FROM_ZERO),
+    [data],
   );
   return (
     <ChartCard
+      attach={attach}
       title={`${MODE_LABELS[mode]}: latency per request, by phase`}
-      testId={`charts.latency.${mode}`}
+      testId={testId}
+      legend={PHASE_LEGEND}
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
-        <BarChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }} barCategoryGap={1}>
-          <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="seq" tick={{ fontSize: 10 }} />
-          <YAxis unit=" ms" width={58} tick={{ fontSize: 10 }} />
-          <Tooltip formatter={(value) => `${Number(value).toFixed(2)} ms`} />
+        <AreaChart data={data} margin={MARGIN}>
+          <XAxis
+            dataKey="seq"
+            type="number"
+            domain={xAxis.domain}
+            ticks={xAxis.ticks}
+            tick={renderTick}
+            interval={0}
+          />
+          <YAxis
+            unit=" ms"
+            width={58}
+            domain={yAxis.domain}
+            ticks={yAxis.ticks}
+            tick={renderTick}
+            interval={0}
+          />
           {PHASE_KEYS.map((key) => (
-            <Bar
+            <Area
               key={key}
               dataKey={key}
               name={PHASE_LABELS[key]}
               stackId="phases"
+              type="stepAfter"
+              stroke="none"
               fill={PHASE_COLORS[key]}
+              fillOpacity={0.9}
+              dot={false}
+              activeDot={false}
               isAnimationActive={false}
             />
           ))}
-        </BarChart>
+        </AreaChart>
       </ResponsiveContainer>
     </ChartCard>
   );
 });
 
-/** Rows keyed by mode so several modes share one x axis; a missing mode is a gap. */
-function byMode(points: LivePoint[], value: (point: LivePoint) => number | null) {
-  return points.map((point) => ({ t: Number(point.t.toFixed(3)), [point.mode]: value(point) }));
+/** Smallest and largest finite value of `keys` over `rows`. */
+function rangeOf(rows: readonly Record<string, unknown>[], keys: readonly string[]): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const row of rows)
+    for (const key of keys) {
+      const value = row[key];
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      if (value < min) min = value;
+      if (value > max) max = value;
+    }
+  return [min, max];
 }
 
-const ModeLines = memo(function ModeLines(props: {
+/** The time (or sequence) axis of a live chart: exactly the data's extent, round ticks inside. */
+function extentAxis(rows: readonly Record<string, unknown>[], key: string): LinearAxis {
+  const [min, max] = rangeOf(rows, [key]);
+  if (!Number.isFinite(min)) return { domain: [0, 1], ticks: [0, 1] };
+  return { domain: [min, max > min ? max : min + 1], ticks: extentTicks(min, max > min ? max : min + 1) };
+}
+
+type ValueAxis = { kind: 'from-zero' } | { kind: 'log' } | { kind: 'fixed'; axis: LinearAxis };
+
+function valueAxis(
+  rows: readonly Record<string, unknown>[],
+  keys: readonly string[],
+  spec: ValueAxis,
+): LinearAxis {
+  if (spec.kind === 'fixed') return spec.axis;
+  const [min, max] = rangeOf(rows, keys);
+  if (!Number.isFinite(min)) return spec.kind === 'log' ? logAxis(1, 10) : linearAxis(0, 1, 4, true);
+  return spec.kind === 'log' ? logAxis(min, max) : linearAxis(0, max, 4, true);
+}
+
+const ACCURACY_AXIS: ValueAxis = {
+  kind: 'fixed',
+  axis: { domain: [50, 100], ticks: [50, 60, 70, 80, 90, 100] },
+};
+const FROM_ZERO: ValueAxis = { kind: 'from-zero' };
+const LOG: ValueAxis = { kind: 'log' };
+
+interface ReferenceLevel {
+  y: number;
+  label: string;
+}
+const REFERENCE_COLOR = '#475569';
+
+/** Rows keyed by mode so several modes share one x axis; a missing mode is a gap. */
+function byMode(
+  points: LivePoint[],
+  value: (point: LivePoint) => number | null,
+  references: readonly ReferenceLevel[] = [],
+) {
+  return points.map((point) => {
+    const row: Record<string, number | null> = { t: Number(point.t.toFixed(3)), [point.mode]: value(point) };
+    references.forEach((reference, index) => (row[`reference${index}`] = reference.y));
+    return row;
+  });
+}
+
+/** The modes that have a value in some row, in the usual order; the same array while that set is unchanged. */
+function useModesIn(rows: readonly Record<string, unknown>[]): readonly Mode[] {
+  const signature = MODES.filter((mode) => rows.some((row) => typeof row[mode] === 'number')).join(',');
+  return useMemo(() => (signature ? (signature.split(',') as Mode[]) : []), [signature]);
+}
+
+function ModeLines(props: {
+  attach: (element: HTMLElement | null) => void;
   title: string;
   testId: string;
   rows: Record<string, number | null>[];
+  /** The modes with data in `rows`: a line per mode present, not per mode there could be. */
+  modes: readonly Mode[];
   unit: string;
-  domain?: [number | string, number | string];
-  reference?: { y: number; label: string }[];
+  yAxis: ValueAxis;
+  /** Horizontal reference levels, drawn as dashed lines over keys `reference0`, `reference1`… in rows. */
+  reference?: readonly ReferenceLevel[];
   note?: string;
-  scale?: 'log' | 'linear';
 }) {
+  const xAxis = useMemo(() => extentAxis(props.rows, 't'), [props.rows]);
+  const yAxis = useMemo(
+    () => valueAxis(props.rows, props.modes, props.yAxis),
+    [props.rows, props.modes, props.yAxis],
+  );
+  const legend = useMemo(
+    () => [
+      ...props.modes.map((mode) => ({ label: MODE_LABELS[mode], color: MODE_COLORS[mode] })),
+      ...(props.reference ?? []).map((reference) => ({
+        label: reference.label,
+        color: REFERENCE_COLOR,
+        dashed: true,
+      })),
+    ],
+    [props.modes, props.reference],
+  );
   return (
-    <ChartCard title={props.title} testId={props.testId} note={props.note}>
+    <ChartCard
+      attach={props.attach}
+      title={props.title}
+      testId={props.testId}
+      note={props.note}
+      legend={legend}
+    >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
-        <LineChart data={props.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeDasharray="3 3" />
+        <LineChart data={props.rows} margin={MARGIN}>
           <XAxis
             dataKey="t"
             type="number"
-            domain={['dataMin', 'dataMax']}
+            domain={xAxis.domain}
+            ticks={xAxis.ticks}
             unit=" s"
-            tick={{ fontSize: 10 }}
+            tick={renderTick}
+            interval={0}
             tickFormatter={formatSeconds}
           />
           <YAxis
             unit={props.unit}
             width={62}
-            tick={{ fontSize: 10 }}
-            domain={props.domain ?? ['auto', 'auto']}
-            scale={props.scale ?? 'auto'}
-            allowDataOverflow={props.scale === 'log'}
+            tick={renderTick}
+            interval={0}
+            domain={yAxis.domain}
+            ticks={yAxis.ticks}
+            scale={props.yAxis.kind === 'log' ? 'log' : 'linear'}
+            allowDataOverflow
           />
-          <Tooltip />
-          <Legend wrapperStyle={{ fontSize: 11 }} />
-          {MODES.map((mode) => (
+          {props.modes.map((mode) => (
             <Line
               key={mode}
               dataKey={mode}
               name={MODE_LABELS[mode]}
               stroke={MODE_COLORS[mode]}
-              dot={props.rows.length < 30 ? { r: 2 } : false}
+              dot={props.rows.length < 30 ? SMALL_DOT : false}
               connectNulls
               isAnimationActive={false}
             />
           ))}
-          {props.reference?.map((reference) => (
-            <ReferenceLine
+          {props.reference?.map((reference, index) => (
+            <Line
               key={reference.label}
-              y={reference.y}
-              stroke="#475569"
+              dataKey={`reference${index}`}
+              name={reference.label}
+              stroke={REFERENCE_COLOR}
               strokeDasharray="4 4"
-              label={{ value: reference.label, fontSize: 10, position: 'insideBottomRight' }}
+              dot={false}
+              isAnimationActive={false}
             />
           ))}
         </LineChart>
       </ResponsiveContainer>
     </ChartCard>
   );
-});
+}
 
-const BandwidthChart = memo(function BandwidthChart({ estimates }: { estimates: LiveSnapshot['estimates'] }) {
+const BandwidthChart = memo(function BandwidthChart() {
+  const { attach, snapshot } = useChartSnapshot('charts.bandwidth');
+  const estimates = snapshot.estimates;
+  const axes = useMemo(() => {
+    const rows = estimates as unknown as Record<string, unknown>[];
+    return {
+      x: extentAxis(rows, 't'),
+      bandwidth: valueAxis(rows, ['uplinkKbps'], LOG),
+      rtt: valueAxis(rows, ['rttMs'], FROM_ZERO),
+    };
+  }, [estimates]);
   return (
     <ChartCard
+      attach={attach}
       title="Estimated uplink bandwidth and RTT"
       testId="charts.bandwidth"
       note="From the traffic itself (charged 1500-byte quanta over link-busy time, 3 s window) and idle probes."
+      legend={BANDWIDTH_LEGEND}
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
-        <LineChart data={estimates} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeDasharray="3 3" />
+        <LineChart data={estimates} margin={MARGIN}>
           <XAxis
             dataKey="t"
             type="number"
-            domain={['dataMin', 'dataMax']}
+            domain={axes.x.domain}
+            ticks={axes.x.ticks}
             unit=" s"
-            tick={{ fontSize: 10 }}
+            tick={renderTick}
+            interval={0}
             tickFormatter={formatSeconds}
           />
           <YAxis
             yAxisId="bw"
             unit=" kb/s"
             width={70}
-            tick={{ fontSize: 10 }}
+            tick={renderTick}
+            interval={0}
             scale="log"
-            domain={['auto', 'auto']}
+            domain={axes.bandwidth.domain}
+            ticks={axes.bandwidth.ticks}
+            allowDataOverflow
           />
-          <YAxis yAxisId="rtt" orientation="right" unit=" ms" width={56} tick={{ fontSize: 10 }} />
-          <Tooltip />
-          <Legend wrapperStyle={{ fontSize: 11 }} />
+          <YAxis
+            yAxisId="rtt"
+            orientation="right"
+            unit=" ms"
+            width={56}
+            tick={renderTick}
+            interval={0}
+            domain={axes.rtt.domain}
+            ticks={axes.rtt.ticks}
+            allowDataOverflow
+          />
           <Line
             yAxisId="bw"
             dataKey="uplinkKbps"
@@ -184,7 +418,9 @@ const BandwidthChart = memo(function BandwidthChart({ estimates }: { estimates: 
   );
 });
 
-const RateAccuracyChart = memo(function RateAccuracyChart({ perMode }: { perMode: LiveSnapshot['perMode'] }) {
+const RateAccuracyChart = memo(function RateAccuracyChart() {
+  const { attach, snapshot } = useChartSnapshot('charts.rate-accuracy');
+  const perMode = snapshot.perMode;
   const { manifest, settings, offloadSizes } = useAppStore(
     useShallow((state) => ({
       manifest: state.manifest,
@@ -227,21 +463,22 @@ const RateAccuracyChart = memo(function RateAccuracyChart({ perMode }: { perMode
   );
   return (
     <ChartCard
+      attach={attach}
       title="Accuracy against bytes per image"
       testId="charts.rate-accuracy"
       note="Grey: every split configuration in the manifest (payload bytes, 10k test images). Ringed: the selected one. Pale orange: offload PNG and raw (mean size of 500 test images; lossless, so the full model's accuracy). Solid: this session, wire bytes per image. Dashed: the full model (on-device sends 0 B)."
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT + 40}>
-        <ScatterChart margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+        <ScatterChart margin={MARGIN}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis
             dataKey="bytes"
             type="number"
             scale="log"
-            domain={[1, 2048]}
-            ticks={[1, 4, 16, 64, 256, 1024]}
+            domain={BYTES_EXTENT}
+            ticks={BYTES_TICKS}
             unit=" B"
-            tick={{ fontSize: 10 }}
+            tick={renderTick}
             allowDataOverflow
           />
           <YAxis
@@ -249,22 +486,13 @@ const RateAccuracyChart = memo(function RateAccuracyChart({ perMode }: { perMode
             type="number"
             unit="%"
             width={52}
-            domain={[60, 100]}
-            tick={{ fontSize: 10 }}
+            domain={RATE_ACCURACY_EXTENT}
+            tick={renderTick}
             allowDataOverflow
           />
-          <ZAxis range={[36, 36]} />
-          <Tooltip
-            formatter={(value, name) =>
-              name === 'bytes' ? formatBytes(Number(value)) : Number(value).toFixed(2)
-            }
-          />
-          <ReferenceLine
-            y={series.full}
-            stroke="#0e9f6e"
-            strokeDasharray="4 4"
-            label={{ value: 'full model', fontSize: 10 }}
-          />
+          <ZAxis range={DOT_AREA} />
+          <Tooltip formatter={formatRateAccuracy} />
+          <ReferenceLine y={series.full} stroke="#0e9f6e" strokeDasharray="4 4" label={FULL_MODEL_LABEL} />
           <Scatter name="split configs" data={series.split} fill="#94a3b8" isAnimationActive={false} />
           <Scatter
             name="offload, lossless"
@@ -296,110 +524,129 @@ const RateAccuracyChart = memo(function RateAccuracyChart({ perMode }: { perMode
   );
 });
 
-/**
- * The charts draw a deferred copy of the live snapshot: React renders it as a low-priority,
- * time-sliced update, so a redraw never holds the main thread for long while socket replies
- * wait to be timestamped. (Rendering synchronously inflated the measured downlink by hundreds of
- * milliseconds on a busy 2-core machine.)
- */
-export function Charts() {
-  const live = useDeferredValue(useAppStore((state) => state.live));
-  const { points, throughput, estimates, perMode } = live;
-  const { mode, manifest, settings } = useAppStore(
-    useShallow((state) => ({
-      mode: state.settings.mode,
-      manifest: state.manifest,
-      settings: state.settings,
-    })),
-  );
-  const shownModes = useMemo(() => {
-    const seen = new Set(points.map((point) => point.mode));
-    const modes = mode === 'compare' ? MODES : [mode];
-    return MODES.filter((m) => modes.includes(m) || seen.has(m));
-  }, [points, mode]);
-  const bytesRows = useMemo(
+const BytesChart = memo(function BytesChart() {
+  const { attach, snapshot } = useChartSnapshot('charts.bytes');
+  const rows = useMemo(
     () =>
       byMode(
-        points.filter((p) => p.mode !== 'on-device'),
+        snapshot.points.filter((p) => p.mode !== 'on-device'),
         (p) => p.wireBytesPerImage,
       ),
-    [points],
+    [snapshot.points],
   );
-  const accuracyRows = useMemo(
-    () => byMode(points, (p) => (p.runningAccuracy === null ? null : p.runningAccuracy * 100)),
-    [points],
+  const modes = useModesIn(rows);
+  return (
+    <ModeLines
+      attach={attach}
+      modes={modes}
+      title="Wire bytes per image"
+      testId="charts.bytes"
+      rows={rows}
+      unit=" B"
+      yAxis={LOG}
+      note="WebSocket message bytes of each request divided by its images; on-device sends nothing."
+    />
   );
-  const throughputRows = useMemo(
+});
+
+const AccuracyChart = memo(function AccuracyChart() {
+  const { attach, snapshot } = useChartSnapshot('charts.accuracy');
+  const { manifest, levelId, bits } = useAppStore(
+    useShallow((state) => ({
+      manifest: state.manifest,
+      levelId: state.settings.levelId,
+      bits: state.settings.bits,
+    })),
+  );
+  const references = useMemo(() => {
+    if (!manifest) return [];
+    const level = manifest.levels.find((entry) => entry.id === levelId);
+    const entry = level?.bits.find((candidate) => candidate.bits === bits);
+    const line = (y: number, label: string): ReferenceLevel => ({ y, label });
+    const lines = [
+      line(
+        manifest.full.accuracy.accuracy * 100,
+        `full model ${(manifest.full.accuracy.accuracy * 100).toFixed(2)}%`,
+      ),
+    ];
+    if (entry && level)
+      lines.push(
+        line(entry.accuracy * 100, `${level.id}-b${entry.bits} ${(entry.accuracy * 100).toFixed(2)}%`),
+      );
+    return lines;
+  }, [manifest, levelId, bits]);
+  const rows = useMemo(
     () =>
-      throughput.map((row) => ({
+      byMode(
+        snapshot.points,
+        (p) => (p.runningAccuracy === null ? null : p.runningAccuracy * 100),
+        references,
+      ),
+    [snapshot.points, references],
+  );
+  const modes = useModesIn(rows);
+  return (
+    <ModeLines
+      attach={attach}
+      modes={modes}
+      title="Running accuracy against the true labels"
+      testId="charts.accuracy"
+      rows={rows}
+      unit="%"
+      yAxis={ACCURACY_AXIS}
+      reference={references}
+    />
+  );
+});
+
+const ThroughputChart = memo(function ThroughputChart() {
+  const { attach, snapshot } = useChartSnapshot('charts.throughput');
+  const rows = useMemo(
+    () =>
+      snapshot.throughput.map((row) => ({
         ...row,
         'on-device': row['on-device'] || null,
         offload: row.offload || null,
         split: row.split || null,
       })),
-    [throughput],
+    [snapshot.throughput],
   );
-  const references = useMemo(() => {
-    if (!manifest) return [];
-    const level = manifest.levels.find((entry) => entry.id === settings.levelId);
-    const bits = level?.bits.find((entry) => entry.bits === settings.bits);
-    const lines = [
-      {
-        y: manifest.full.accuracy.accuracy * 100,
-        label: `full model ${(manifest.full.accuracy.accuracy * 100).toFixed(2)}%`,
-      },
-    ];
-    if (bits && level)
-      lines.push({
-        y: bits.accuracy * 100,
-        label: `${level.id}-b${bits.bits} ${(bits.accuracy * 100).toFixed(2)}%`,
-      });
-    return lines;
-  }, [manifest, settings.levelId, settings.bits]);
+  const modes = useModesIn(rows);
+  return (
+    <ModeLines
+      attach={attach}
+      modes={modes}
+      title="Throughput (images answered per second)"
+      testId="charts.throughput"
+      rows={rows}
+      unit="/s"
+      yAxis={FROM_ZERO}
+    />
+  );
+});
 
-  const cardHeight = CHART_HEIGHT + 60;
+/**
+ * Each chart takes the live snapshot from the chart scheduler when its turn comes (a few charts
+ * per frame, within a time budget), so a stream of 50 inferences a second never turns a frame
+ * into one long task of seven recharts redraws.
+ */
+export function Charts() {
+  const mode = useAppStore((state) => state.settings.mode);
+  // Which latency charts exist changes rarely; the points themselves are the charts' business.
+  const seenModes = useAppStore(
+    useShallow((state) => MODES.filter((m) => state.live.perMode[m].requests > 0)),
+  );
+  const shownModes = MODES.filter((m) => mode === 'compare' || m === mode || seenModes.includes(m));
   return (
     <div className="charts">
       {shownModes.map((m) => (
-        <OnlyWhenVisible key={m} minHeight={cardHeight}>
-          <LatencyChart mode={m} points={points} />
-        </OnlyWhenVisible>
+        <LatencyChart key={m} mode={m} />
       ))}
-      <OnlyWhenVisible minHeight={cardHeight}>
-        <ModeLines
-          title="Wire bytes per image"
-          testId="charts.bytes"
-          rows={bytesRows}
-          unit=" B"
-          scale="log"
-          domain={[1, 'auto']}
-          note="WebSocket message bytes of each request divided by its images; on-device sends nothing."
-        />
-      </OnlyWhenVisible>
-      <OnlyWhenVisible minHeight={cardHeight}>
-        <ModeLines
-          title="Running accuracy against the true labels"
-          testId="charts.accuracy"
-          rows={accuracyRows}
-          unit="%"
-          domain={[50, 100]}
-          reference={references}
-        />
-      </OnlyWhenVisible>
-      <OnlyWhenVisible minHeight={cardHeight}>
-        <ModeLines
-          title="Throughput (images answered per second)"
-          testId="charts.throughput"
-          rows={throughputRows}
-          unit="/s"
-        />
-      </OnlyWhenVisible>
-      <OnlyWhenVisible minHeight={cardHeight}>
-        <BandwidthChart estimates={estimates} />
-      </OnlyWhenVisible>
-      <OnlyWhenVisible minHeight={cardHeight}>
-        <RateAccuracyChart perMode={perMode} />
-      </OnlyWhenVisible>
+      <BytesChart />
+      <AccuracyChart />
+      <ThroughputChart />
+      <BandwidthChart />
+      <RateAccuracyChart />
     </div>
   );
 }

@@ -1,9 +1,33 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useAppStore } from '../app/store';
 import { useEngine } from './engineContext';
 import { MODE_LABELS } from './format';
 
 const SCALE = 4;
+/**
+ * The current image changes up to 50 times a second, faster than anyone can read it, and each
+ * change redraws two canvases that the browser must upload and composite (measured: a large
+ * share of a slow device's compositor time). Four times a second is plenty to watch.
+ */
+const CURRENT_IMAGE_INTERVAL_MS = 250;
+
+/** `value`, but changing at most once per `intervalMs` (the latest value wins). */
+function useThrottled<T>(value: T, intervalMs: number): T {
+  const [shown, setShown] = useState(value);
+  const lastAt = useRef(0);
+  useEffect(() => {
+    const wait = lastAt.current + intervalMs - performance.now();
+    const timer = setTimeout(
+      () => {
+        lastAt.current = performance.now();
+        setShown(value);
+      },
+      Math.max(0, wait),
+    );
+    return () => clearTimeout(timer);
+  }, [value, intervalMs]);
+  return shown;
+}
 
 function drawGrey(
   canvas: HTMLCanvasElement,
@@ -49,8 +73,9 @@ function Codes({ codes }: { codes: { values: number[]; shape: [number, number, n
         }
       }
     }
-    canvas.width = image.width;
-    canvas.height = image.height;
+    // Resizing a canvas reallocates it; the shape only changes with the level.
+    if (canvas.width !== image.width) canvas.width = image.width;
+    if (canvas.height !== image.height) canvas.height = image.height;
     context.putImageData(image, 0, 0);
   }, [codes, channels, height, width]);
   return (
@@ -65,7 +90,10 @@ function Codes({ codes }: { codes: { values: number[]; shape: [number, number, n
 
 export function CurrentImage() {
   const engine = useEngine();
-  const lastImage = useAppStore((state) => state.live.lastImage);
+  const lastImage = useThrottled(
+    useAppStore((state) => state.live.lastImage),
+    CURRENT_IMAGE_INTERVAL_MS,
+  );
   const classes = useAppStore((state) => state.manifest?.classes);
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {

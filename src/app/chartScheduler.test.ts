@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { ChartScheduler } from './chartScheduler';
+
+/** A manual clock and frame queue: each chart render "costs" a set number of milliseconds. */
+function harness(costMs: Record<string, number>, frameBudgetMs = 12) {
+  let clock = 0;
+  const frames: (() => void)[] = [];
+  const drawn: string[] = [];
+  const scheduler = new ChartScheduler<{ version: number }>(
+    { version: 0 },
+    {
+      frameBudgetMs,
+      now: () => clock,
+      requestFrame: (callback) => frames.push(callback),
+    },
+  );
+  const register = (id: string) =>
+    scheduler.register(id, () => {
+      drawn.push(id);
+      clock += costMs[id] ?? 1;
+    });
+  const runFrame = () => {
+    const frame = frames.shift();
+    if (!frame) throw new Error('no frame scheduled');
+    frame();
+  };
+  return { scheduler, register, runFrame, drawn, frames };
+}
+
+describe('ChartScheduler', () => {
+  it('draws every chart in one frame when they fit the budget', () => {
+    const h = harness({ a: 2, b: 2, c: 2 });
+    ['a', 'b', 'c'].forEach(h.register);
+    h.scheduler.offer({ version: 1 });
+    h.runFrame();
+    expect(h.drawn).toEqual(['a', 'b', 'c']);
+    expect(h.frames).toHaveLength(0);
+  });
+
+  it('stops a frame once the budget is spent and goes on, stalest first, in the next', () => {
+    const h = harness({ a: 8, b: 8, c: 8 }, 12);
+    ['a', 'b', 'c'].forEach(h.register);
+    h.scheduler.offer({ version: 1 });
+    h.runFrame();
+    expect(h.drawn).toEqual(['a', 'b']);
+    h.runFrame();
+    expect(h.drawn).toEqual(['a', 'b', 'c']);
+    // A new snapshot: c is now the freshest, so a and b go first.
+    h.scheduler.offer({ version: 2 });
+    h.runFrame();
+    expect(h.drawn.slice(3)).toEqual(['a', 'b']);
+    h.runFrame();
+    expect(h.drawn.slice(5)).toEqual(['c']);
+  });
+
+  it('skips charts off screen and catches them up when they come back', () => {
+    const h = harness({});
+    ['a', 'b'].forEach(h.register);
+    h.scheduler.setVisible('b', false);
+    h.scheduler.offer({ version: 1 });
+    h.runFrame();
+    expect(h.drawn).toEqual(['a']);
+    expect(h.frames).toHaveLength(0);
+    h.scheduler.setVisible('b', true);
+    h.runFrame();
+    expect(h.drawn).toEqual(['a', 'b']);
+  });
+
+  it('draws a chart once per snapshot, however many frames pass', () => {
+    const h = harness({});
+    h.register('a');
+    h.scheduler.offer({ version: 1 });
+    h.scheduler.offer({ version: 2 });
+    h.runFrame();
+    expect(h.drawn).toEqual(['a']);
+    expect(h.frames).toHaveLength(0);
+  });
+
+  it('counts updates and render time per chart, and forgets unregistered charts', () => {
+    const h = harness({ a: 3 });
+    const unregister = h.register('a');
+    h.scheduler.offer({ version: 1 });
+    h.runFrame();
+    h.scheduler.offer({ version: 2 });
+    h.runFrame();
+    expect(h.scheduler.stats()).toEqual({ a: { updates: 2, totalMs: 6, maxMs: 3, visible: true } });
+    unregister();
+    h.scheduler.offer({ version: 3 });
+    expect(h.scheduler.stats()).toEqual({});
+    h.runFrame();
+    expect(h.drawn).toEqual(['a', 'a']);
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Hands the newest live snapshot to the charts a few at a time, within a per-frame time budget.
+ *
+ * Why: one recharts redraw costs several milliseconds of main thread on a slow device, and when
+ * every chart redraws in the same frame the frame becomes one long task (measured here: 100-180 ms
+ * with seven charts), which starves the inference loop and makes the page janky. Charts redrawn
+ * one after another, stalest first, until the frame's budget is spent, keep every frame short
+ * while each chart still follows the stream many times a second. Charts off screen are skipped:
+ * nobody is looking at them, and they catch up when they scroll into view.
+ *
+ * No React here: the UI passes `renderNow` (react-dom's flushSync), so that each delivery renders
+ * and commits its one chart before the budget is checked again.
+ */
+
+export interface ChartUpdateStats {
+  /** Deliveries of a new snapshot (each one a redraw of that chart). */
+  updates: number;
+  /** Time spent rendering and committing this chart, summed over its updates. */
+  totalMs: number;
+  maxMs: number;
+  /** On screen now (charts off screen are not redrawn). */
+  visible: boolean;
+}
+
+interface VersionedSnapshot {
+  version: number;
+}
+
+interface ChartEntry<T> {
+  deliver: (snapshot: T) => void;
+  visible: boolean;
+  deliveredVersion: number;
+  lastDeliveredAt: number;
+  stats: Omit<ChartUpdateStats, 'visible'>;
+}
+
+export interface ChartSchedulerOptions {
+  /** Rendering stops for this frame once this much time has gone into charts. */
+  frameBudgetMs?: number;
+  renderNow?: (render: () => void) => void;
+  requestFrame?: (callback: () => void) => void;
+  now?: () => number;
+}
+
+export class ChartScheduler<T extends VersionedSnapshot> {
+  private readonly entries = new Map<string, ChartEntry<T>>();
+  private latest: T;
+  private scheduled = false;
+  private readonly frameBudgetMs: number;
+  private readonly renderNow: (render: () => void) => void;
+  private readonly requestFrame: (callback: () => void) => void;
+  private readonly now: () => number;
+
+  constructor(initial: T, options: ChartSchedulerOptions = {}) {
+    this.latest = initial;
+    this.frameBudgetMs = options.frameBudgetMs ?? 12;
+    this.renderNow = options.renderNow ?? ((render) => render());
+    this.requestFrame =
+      options.requestFrame ??
+      (typeof requestAnimationFrame === 'function'
+        ? (callback) => requestAnimationFrame(() => callback())
+        : (callback) => setTimeout(callback, 16));
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** The snapshot a chart mounting now should start from. */
+  current(): T {
+    return this.latest;
+  }
+
+  offer(snapshot: T): void {
+    this.latest = snapshot;
+    this.schedule();
+  }
+
+  /** Registers a chart (visible until told otherwise); returns the unregister function. */
+  register(id: string, deliver: (snapshot: T) => void): () => void {
+    const entry: ChartEntry<T> = {
+      deliver,
+      visible: true,
+      // Drawn once more after mounting: a snapshot may have come between its render and now.
+      deliveredVersion: -1,
+      lastDeliveredAt: -Infinity,
+      stats: this.entries.get(id)?.stats ?? { updates: 0, totalMs: 0, maxMs: 0 },
+    };
+    this.entries.set(id, entry);
+    return () => {
+      if (this.entries.get(id) === entry) this.entries.delete(id);
+    };
+  }
+
+  setVisible(id: string, visible: boolean): void {
+    const entry = this.entries.get(id);
+    if (!entry || entry.visible === visible) return;
+    entry.visible = visible;
+    if (visible) this.schedule();
+  }
+
+  stats(): Record<string, ChartUpdateStats> {
+    const out: Record<string, ChartUpdateStats> = {};
+    for (const [id, entry] of this.entries) out[id] = { ...entry.stats, visible: entry.visible };
+    return out;
+  }
+
+  private stale(): ChartEntry<T>[] {
+    return [...this.entries.values()]
+      .filter((entry) => entry.visible && entry.deliveredVersion !== this.latest.version)
+      .sort((a, b) => a.lastDeliveredAt - b.lastDeliveredAt);
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.requestFrame(() => this.runFrame());
+  }
+
+  private runFrame(): void {
+    this.scheduled = false;
+    const frameStart = this.now();
+    for (const entry of this.stale()) {
+      // A chart unregistered by an earlier delivery in this frame must not be drawn.
+      if (![...this.entries.values()].includes(entry)) continue;
+      const snapshot = this.latest;
+      const started = this.now();
+      entry.deliveredVersion = snapshot.version;
+      entry.lastDeliveredAt = started;
+      this.renderNow(() => entry.deliver(snapshot));
+      const spent = this.now() - started;
+      entry.stats.updates++;
+      entry.stats.totalMs += spent;
+      entry.stats.maxMs = Math.max(entry.stats.maxMs, spent);
+      if (this.now() - frameStart >= this.frameBudgetMs) break;
+    }
+    if (this.stale().length > 0) this.schedule();
+  }
+}
