@@ -144,10 +144,9 @@ test.describe('under a DevTools uplink throttle', () => {
   });
 
   test('a throttle change mid-stream shows in the estimate and the latency within 5 s', async () => {
-    // Open (issue 6): measured 5 s after a 2 Mbit/s -> 64 kbit/s change during a split stream,
-    // the estimate still read 135-160 kbit/s (2-2.5x the setting) although the steady-state
-    // cells above agree within 25%. Not yet explained; kept as a known failure, not deleted.
-    test.fixme();
+    // Split's one-quantum messages after the change took 47-190 ms each (the throttle releases
+    // quanta on its own clock), which an average over busy time read as 135-160 kbit/s; the
+    // estimator now takes the upper envelope of per-quantum times (src/core/stats.ts).
     test.setTimeout(300_000);
     await throttle.uplink(2_000_000);
     await driver.configure({
@@ -161,7 +160,10 @@ test.describe('under a DevTools uplink throttle', () => {
     await expect
       .poll(async () => (await app.snapshot()).estimate.uplinkBps ?? 0, { timeout: 60_000 })
       .toBeGreaterThan(1_500_000);
+    const before = (await driver.records()).filter((record) => record.ok && record.mode === 'split');
+    const networkBefore = medianOf(before.slice(-10), (record) => record.phases.networkMs);
     const changedAt = Date.now();
+    const changedAtPage = await page.evaluate(() => performance.now());
     await throttle.uplink(64_000);
     await expect
       .poll(async () => (await app.snapshot()).estimate.uplinkBps ?? Infinity, {
@@ -170,18 +172,26 @@ test.describe('under a DevTools uplink throttle', () => {
       })
       .toBeLessThan(64_000 * 1.25);
     const followedAfter = Date.now() - changedAt;
-    await expect
-      .poll(
-        async () => {
-          const records = await driver.records();
-          const last = records[records.length - 1];
-          return last?.phases.networkMs ?? 0;
-        },
-        { timeout: Math.max(0, 5_000 - (Date.now() - changedAt)), intervals: [200] },
-      )
-      .toBeGreaterThan(throttledMessageMs(800, 64_000) * 0.75);
+    const estimate = (await app.snapshot()).estimate.uplinkBps!;
+    expect(estimate, `estimate ${estimate} bit/s`).toBeGreaterThan(64_000 * 0.75);
+    // The latency chart draws each request's phases: the requests sent after the change (up to
+    // 5 s after it) show the slow link. One-quantum messages take between a fraction of a quantum
+    // and a whole one, depending on where the throttle's clock stands, so the median is compared.
+    await page.waitForTimeout(Math.max(0, 5_000 - (Date.now() - changedAt)));
+    const after = (await driver.records()).filter(
+      (record) => record.ok && record.mode === 'split' && record.startedAt > changedAtPage + 200,
+    );
     await driver.stop();
-    console.warn(`estimate followed the throttle change after ${followedAfter} ms`);
+    const networkAfter = medianOf(after, (record) => record.phases.networkMs);
+    const quantumMs = throttledMessageMs(800, 64_000);
+    expect(after.length).toBeGreaterThanOrEqual(5);
+    expect(networkAfter, `network ${networkBefore} ms before, ${networkAfter} ms after`).toBeGreaterThan(
+      Math.max(4 * networkBefore, quantumMs / 2),
+    );
+    expect(networkAfter).toBeLessThan(quantumMs * 1.25 + networkBefore);
+    console.warn(
+      `estimate followed the throttle change after ${followedAfter} ms (${(estimate / 1000).toFixed(0)} kbit/s); split network median ${networkBefore.toFixed(0)} ms before, ${networkAfter.toFixed(0)} ms after`,
+    );
     await throttle.uplink(null);
   });
 });

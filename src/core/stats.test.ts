@@ -69,7 +69,64 @@ function simulateLink(bps: number, sends: { at: number; bytes: number }[], estim
   return linkFreeAt;
 }
 
+/**
+ * The throttle as measured in Chromium: quanta are released on a free-running clock, so a message
+ * that finds the link idle waits only for the rest of the current quantum plus its other quanta.
+ */
+function simulateQuantumClockLink(
+  bps: number,
+  sends: { at: number; bytes: number }[],
+  estimator: UplinkEstimator,
+  linkFreeAt = 0,
+) {
+  const quantumMs = throttledMessageMs(1, bps);
+  for (const send of sends) {
+    const start = Math.max(send.at, linkFreeAt);
+    const quanta = throttleChargedBytes(send.bytes) / 1500;
+    const arrivedAt = (Math.floor(start / quantumMs) + quanta) * quantumMs;
+    linkFreeAt = arrivedAt;
+    estimator.add({ sentAt: send.at, arrivedAt, wireBytes: send.bytes, networkMs: arrivedAt - send.at + 2 });
+  }
+  return linkFreeAt;
+}
+
 describe('UplinkEstimator', () => {
+  it('is not fooled by a quantum clock: an idle link makes single messages look fast', () => {
+    // One-quantum messages at irregular times, as a stream with compute between requests sends.
+    let state = 7;
+    const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
+    let at = 0;
+    const sends = Array.from({ length: 30 }, () => ({ at: (at += 190 + random() * 150), bytes: 1001 }));
+    const estimator = new UplinkEstimator(3000);
+    simulateQuantumClockLink(64_000, sends, estimator);
+    const { uplinkBps } = estimator.estimate();
+    // Mean transfer time here is about half a quantum: bits over busy time would read ~2x.
+    expect(uplinkBps! / 64_000).toBeGreaterThan(0.9);
+    expect(uplinkBps! / 64_000).toBeLessThan(1.15);
+  });
+
+  it('follows a drop from 2 Mbit/s to 64 kbit/s on a quantum clock within a few messages', () => {
+    const estimator = new UplinkEstimator(3000);
+    const fast = Array.from({ length: 60 }, (_, i) => ({ at: i * 70, bytes: 1001 }));
+    const end = simulateQuantumClockLink(2_000_000, fast, estimator);
+    expect(estimator.estimate().uplinkBps! / 2_000_000).toBeGreaterThan(0.9);
+    const slow = Array.from({ length: 8 }, (_, i) => ({ at: end + 10 + i * 300, bytes: 1001 }));
+    simulateQuantumClockLink(64_000, slow, estimator, end);
+    expect(estimator.estimate().uplinkBps! / 64_000).toBeLessThan(1.25);
+  });
+
+  it('ignores one stalled sample far beyond the others', () => {
+    const estimator = new UplinkEstimator(3000);
+    const end = simulateLink(
+      256_000,
+      Array.from({ length: 10 }, (_, i) => ({ at: i * 100, bytes: 60 })),
+      estimator,
+    );
+    // A server pause delays one arrival by 300 ms.
+    estimator.add({ sentAt: end + 50, arrivedAt: end + 50 + 47 + 300, wireBytes: 60, networkMs: 400 });
+    expect(estimator.estimate().uplinkBps! / 256_000).toBeCloseTo(1, 2);
+  });
+
   it('recovers the bandwidth of tiny messages by charging quanta, not payload bytes', () => {
     const estimator = new UplinkEstimator(3000);
     const sends = Array.from({ length: 20 }, (_, i) => ({ at: i * 100, bytes: 60 }));

@@ -359,7 +359,7 @@ const BandwidthChart = memo(function BandwidthChart() {
       attach={attach}
       title="Estimated uplink bandwidth and RTT"
       testId="charts.bandwidth"
-      note="From the traffic itself (charged 1500-byte quanta over link-busy time, 3 s window) and idle probes."
+      note="From the traffic itself and idle probes: 1500-byte quanta over the longest time a quantum took in the last 3 s (the throttle releases quanta on its own clock, so a message on an idle link may take only part of one)."
       legend={BANDWIDTH_LEGEND}
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
