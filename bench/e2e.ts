@@ -10,8 +10,8 @@
  *
  * The slowest bandwidth takes as long as all the others together (every message waits for whole
  * 1500-byte quanta), so a full grid is run as two processes side by side, e.g.
- * `--bandwidths 64 --out /tmp/a` and `--bandwidths 10000,2000,256 --skip-on-device --out /tmp/b`,
- * and merged; the environment of the report says so.
+ * `--bandwidths 64 --out /tmp/a` and then `--bandwidths 10000,2000,256 --skip-on-device --no-build
+ * --out /tmp/b`, and merged; the environment of the report says so.
  *
  * It drives the page through its controls (e2e/driver.ts), exactly as a person would.
  */
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results' },
     'skip-on-device': { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
     merge: { type: 'string' },
   },
 });
@@ -100,8 +101,10 @@ function stats(records: InferenceRecord[]) {
 
 async function main(): Promise<void> {
   const manifest = JSON.parse(readFileSync('public/models/fmnist/manifest.json', 'utf8')) as ModelManifest;
-  const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('vite build failed');
+  if (!values['no-build']) {
+    const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('vite build failed');
+  }
   const port = await freePort();
   const server = await startTailServer(port, 'inherit');
   const browser = await chromium.launch({

@@ -118,6 +118,57 @@ for (const backend of ['webgpu', 'wasm'] as const) {
         app.expectNoConsoleErrors();
       });
     }
+
+    if (backend === 'wasm')
+      test(`compare: the same images go through all three modes, each answered as the evaluator does${tag}`, async () => {
+        test.setTimeout(600_000);
+        const COMPARE_IMAGES = 96;
+        const driver = new RunDriver(app);
+        await driver.configure({
+          mode: 'compare',
+          levelId: 'c4',
+          bits: 2,
+          format: 'png',
+          imagesPerRequest: PER_REQUEST,
+          stopAfterImages: COMPARE_IMAGES,
+          maxInFlight: 1,
+        });
+        await driver.start();
+        await driver.waitForRunEnd(540_000);
+        const records = await driver.records();
+        const { predictions } = await referencePredictions(IMAGES);
+        const expectedFor = { 'on-device': 'full', offload: 'full', split: 'c4-b2' } as const;
+        for (const mode of ['on-device', 'offload', 'split'] as const) {
+          const ofMode = records.filter((record) => record.mode === mode);
+          expect(
+            ofMode.every((record) => record.ok),
+            failures(ofMode),
+          ).toBe(true);
+          const images = ofMode.flatMap((record) => record.images);
+          // The same stream of test images, in the same order, in every mode.
+          expect(
+            images.map((image) => image.index),
+            mode,
+          ).toEqual(Array.from({ length: COMPARE_IMAGES }, (_, i) => i));
+          const expected = predictions[expectedFor[mode]]!;
+          const differing = images.filter((image) => image.predicted !== expected[image.index]);
+          expect(differing, `${mode}: answers that differ from the evaluator`).toEqual([]);
+          for (const record of ofMode) {
+            expect(Math.abs(sumOfPhases(record.phases) - record.phases.totalMs)).toBeLessThan(1e-6);
+            if (mode !== 'on-device')
+              expect(record.wireBytes).toBe(frames.inferBytesByRequest.get(record.requestId));
+          }
+        }
+        // Requests take turns: one mode's transfer never shares the link with another's.
+        const network = records
+          .filter((record) => record.mode !== 'on-device')
+          .sort((a, b) => a.startedAt - b.startedAt);
+        for (let i = 1; i < network.length; i++)
+          expect(network[i]!.startedAt).toBeGreaterThanOrEqual(
+            network[i - 1]!.startedAt + network[i - 1]!.phases.totalMs - 1,
+          );
+        app.expectNoConsoleErrors();
+      });
   });
 }
 

@@ -41,9 +41,13 @@ test('phone viewport: controls and charts visible, no horizontal scroll', async 
     // recharts draws into an SVG only when it has a size: a zero-width chart has none.
     await expect(chart.locator('svg.recharts-surface').first()).toBeVisible();
   }
-  for (const target of await page.locator('button').all()) {
+  // Touch targets: every button, select and input a thumb has to hit.
+  for (const target of await page.locator('button, select, input').all()) {
     const box = await target.boundingBox();
-    if (box) expect(Math.min(box.width, box.height), 'touch target').toBeGreaterThanOrEqual(40);
+    const name = await target.evaluate(
+      (element) => `${element.tagName.toLowerCase()} ${element.getAttribute('data-testid') ?? ''}`,
+    );
+    if (box) expect(Math.min(box.width, box.height), `touch target ${name}`).toBeGreaterThanOrEqual(40);
   }
   await testInfo.attach('phone-top', { body: await page.screenshot(), contentType: 'image/png' });
   await testInfo.attach('phone-full', {

@@ -31,7 +31,13 @@ export interface SystemSlice {
   files: Record<string, FileProgress>;
   datasetImages: number;
   /** Mean encoded size of a test image (first images of the set), for offload's reference points. */
-  offloadSizes: { png: number; raw: number; images: number } | null;
+  offloadSizes: {
+    png: number;
+    raw: number;
+    images: number;
+    /** Mean WebP size at `webpQuality`, measured with this browser's encoder once the page is up. */
+    webp?: { bytes: number; quality: number; images: number };
+  } | null;
   connection: { status: ConnectionStatus; detail: string; reconnects: number };
   errors: { models: string | null; dataset: string | null; server: string | null };
   setSystem: (patch: Partial<Omit<SystemSlice, 'setSystem' | 'setFileProgress' | 'setError'>>) => void;

@@ -20,7 +20,7 @@ import type { LivePoint } from '../app/liveSnapshot';
 import { useChartSnapshot } from './useChartSnapshot';
 import { extentTicks, linearAxis, logAxis, type LinearAxis } from './axisTicks';
 import { splitConfigId } from '../core/manifest';
-import { MODES, PHASE_KEYS, type Mode } from '../core/record';
+import { MODES, type Mode } from '../core/record';
 import { MODE_COLORS, MODE_LABELS, PHASE_COLORS, PHASE_LABELS, formatBytes } from './format';
 
 const CHART_HEIGHT = 200;
@@ -66,6 +66,16 @@ const BYTES_TICKS = [1, 4, 16, 64, 256, 1024];
 const RATE_ACCURACY_EXTENT: [number, number] = [60, 100];
 const DOT_AREA: [number, number] = [36, 36];
 const FULL_MODEL_LABEL = { value: 'full model', fontSize: 10 };
+const webpLabels = new Map<number, object>();
+/** One label object per quality, so the reference line's props stay the same between redraws. */
+function webpLabel(quality: number): object {
+  let label = webpLabels.get(quality);
+  if (!label) {
+    label = { value: `WebP q${quality}`, fontSize: 10, position: 'insideBottomLeft', angle: -90 };
+    webpLabels.set(quality, label);
+  }
+  return label;
+}
 const LATENCY_POINTS_PER_MODE = 45;
 
 interface LegendItem {
@@ -94,10 +104,39 @@ const ChartLegend = memo(function ChartLegend({ items }: { items: readonly Legen
   );
 });
 
-const PHASE_LEGEND: LegendItem[] = PHASE_KEYS.map((key) => ({
-  label: PHASE_LABELS[key],
-  color: PHASE_COLORS[key],
-}));
+/**
+ * The stacked series of the latency chart: the record's phases, with the network split into its
+ * uplink and downlink parts once the clock offset to the server is known (before that, and for
+ * requests without it, the round trip's network part stays whole). They add up to the total.
+ */
+const LATENCY_SERIES = [
+  { key: 'deviceMs', label: PHASE_LABELS.deviceMs, color: PHASE_COLORS.deviceMs },
+  { key: 'encodeMs', label: PHASE_LABELS.encodeMs, color: PHASE_COLORS.encodeMs },
+  { key: 'uplinkMs', label: 'network up', color: '#f59e0b' },
+  { key: 'downlinkMs', label: 'network down', color: '#fcd34d' },
+  { key: 'unsplitNetworkMs', label: 'network (clock offset unknown)', color: '#fb923c' },
+  { key: 'serverQueueMs', label: PHASE_LABELS.serverQueueMs, color: PHASE_COLORS.serverQueueMs },
+  { key: 'serverComputeMs', label: PHASE_LABELS.serverComputeMs, color: PHASE_COLORS.serverComputeMs },
+  { key: 'overheadMs', label: PHASE_LABELS.overheadMs, color: PHASE_COLORS.overheadMs },
+] as const;
+
+type LatencyRow = { seq: number; totalMs: number } & Record<(typeof LATENCY_SERIES)[number]['key'], number>;
+
+function latencyRow(point: LivePoint): LatencyRow {
+  const split = point.uplinkMs !== null;
+  return {
+    seq: point.seq,
+    totalMs: point.totalMs,
+    deviceMs: point.deviceMs,
+    encodeMs: point.encodeMs,
+    uplinkMs: split ? point.uplinkMs! : 0,
+    downlinkMs: split ? point.networkMs - point.uplinkMs! : 0,
+    unsplitNetworkMs: split ? 0 : point.networkMs,
+    serverQueueMs: point.serverQueueMs,
+    serverComputeMs: point.serverComputeMs,
+    overheadMs: point.overheadMs,
+  };
+}
 const BANDWIDTH_LEGEND: LegendItem[] = [
   { label: 'uplink kbit/s (left, log)', color: '#0f766e' },
   { label: 'network RTT ms (right)', color: '#be123c' },
@@ -136,8 +175,25 @@ const LatencyChart = memo(function LatencyChart({ mode }: { mode: Mode }) {
   const testId = `charts.latency.${mode}`;
   const { attach, snapshot } = useChartSnapshot(testId);
   const data = useMemo(
-    () => snapshot.points.filter((point) => point.mode === mode && point.ok).slice(-LATENCY_POINTS_PER_MODE),
+    () =>
+      snapshot.points
+        .filter((point) => point.mode === mode && point.ok)
+        .slice(-LATENCY_POINTS_PER_MODE)
+        .map(latencyRow),
     [snapshot.points, mode],
+  );
+  // Series that are zero throughout are not drawn (on-device has no network at all): every
+  // series is a cost on each redraw.
+  const shownSignature = LATENCY_SERIES.filter((series) => data.some((row) => row[series.key] > 0))
+    .map((series) => series.key)
+    .join(',');
+  const shown = useMemo(
+    () => LATENCY_SERIES.filter((series) => shownSignature.split(',').includes(series.key)),
+    [shownSignature],
+  );
+  const legend = useMemo(
+    () => shown.map((series) => ({ label: series.label, color: series.color })),
+    [shown],
   );
   const xAxis = useMemo(() => extentAxis(data as unknown as Record<string, unknown>[], 'seq'), [data]);
   const yAxis = useMemo(
@@ -149,7 +205,7 @@ const LatencyChart = memo(function LatencyChart({ mode }: { mode: Mode }) {
       attach={attach}
       title={`${MODE_LABELS[mode]}: latency per request, by phase`}
       testId={testId}
-      legend={PHASE_LEGEND}
+      legend={legend}
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <AreaChart data={data} margin={MARGIN}>
@@ -169,15 +225,15 @@ const LatencyChart = memo(function LatencyChart({ mode }: { mode: Mode }) {
             tick={renderTick}
             interval={0}
           />
-          {PHASE_KEYS.map((key) => (
+          {shown.map((series) => (
             <Area
-              key={key}
-              dataKey={key}
-              name={PHASE_LABELS[key]}
+              key={series.key}
+              dataKey={series.key}
+              name={series.label}
               stackId="phases"
               type="stepAfter"
               stroke="none"
-              fill={PHASE_COLORS[key]}
+              fill={series.color}
               fillOpacity={0.9}
               dot={false}
               activeDot={false}
@@ -450,6 +506,7 @@ const RateAccuracyChart = memo(function RateAccuracyChart() {
             { bytes: offloadSizes.raw, accuracy: full, name: 'offload raw' },
           ]
         : [],
+      webp: offloadSizes?.webp ?? null,
     };
   }, [manifest, settings.levelId, settings.bits, offloadSizes]);
   if (!series) return null;
@@ -466,7 +523,7 @@ const RateAccuracyChart = memo(function RateAccuracyChart() {
       attach={attach}
       title="Accuracy against bytes per image"
       testId="charts.rate-accuracy"
-      note="Grey: every split configuration in the manifest (payload bytes, 10k test images). Ringed: the selected one. Pale orange: offload PNG and raw (mean size of 500 test images; lossless, so the full model's accuracy). Solid: this session, wire bytes per image. Dashed: the full model (on-device sends 0 B)."
+      note="Grey: every split configuration in the manifest (payload bytes, 10k test images). Ringed: the selected one. Pale orange: offload PNG and raw (mean size of 500 test images; lossless, so the full model's accuracy); the dotted line: WebP q50's mean size in this browser (lossy: its accuracy is what an offload WebP run measures). Solid: this session, wire bytes per image. Dashed: the full model (on-device sends 0 B)."
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT + 40}>
         <ScatterChart margin={MARGIN}>
@@ -493,6 +550,14 @@ const RateAccuracyChart = memo(function RateAccuracyChart() {
           <ZAxis range={DOT_AREA} />
           <Tooltip formatter={formatRateAccuracy} />
           <ReferenceLine y={series.full} stroke="#0e9f6e" strokeDasharray="4 4" label={FULL_MODEL_LABEL} />
+          {series.webp && (
+            <ReferenceLine
+              x={series.webp.bytes}
+              stroke="#d97706"
+              strokeDasharray="2 3"
+              label={webpLabel(series.webp.quality)}
+            />
+          )}
           <Scatter name="split configs" data={series.split} fill="#94a3b8" isAnimationActive={false} />
           <Scatter
             name="offload, lossless"
