@@ -131,9 +131,10 @@ export interface BandwidthEstimate {
  * rest of the current quantum plus its other quanta, and averaging bits over busy time reads up
  * to twice the setting. What does not depend on that phase is the upper envelope: no message takes
  * longer than its quanta times one quantum's time. So the estimate is one quantum's bits over the
- * longest per-quantum transfer time in a sliding window (unless that one is far beyond the
- * runner-up: a stall elsewhere can stretch a single sample), less a few ms of processing jitter,
- * and never shorter than the mean per-quantum time over busy time, which wins on fast links. When the link is busy, every message starts on a
+ * 90th percentile of per-quantum transfer times in a sliding window (each message's time less a
+ * few ms of processing jitter; the percentile, not the maximum, so that a few stalled samples do
+ * not count), and never over less than the mean per-quantum time over busy time, which wins on
+ * fast links. When the link is busy, every message starts on a
  * quantum boundary and all of them measure it exactly.
  */
 /**
@@ -166,41 +167,41 @@ export class UplinkEstimator {
 
   estimate(): BandwidthEstimate {
     if (this.samples.length === 0) return { uplinkBps: null, rttMs: null, samples: 0 };
-    const perQuantumMs: { ms: number; quanta: number; transferMs: number }[] = [];
-    let quanta = 0;
-    let busyMs = 0;
+    const perQuantumMs: number[] = [];
+    const messages: { quanta: number; transferMs: number; perQuantumMs: number }[] = [];
     let previousArrival = this.evictedArrival;
     for (const sample of this.samples) {
       const linkFreeAt = Math.max(sample.sentAt, previousArrival);
       const transferMs = sample.arrivedAt - linkFreeAt;
       const sampleQuanta = throttleChargedBytes(sample.wireBytes) / THROTTLE_QUANTUM_BYTES;
       if (transferMs > 0) {
-        perQuantumMs.push({ ms: transferMs / sampleQuanta, quanta: sampleQuanta, transferMs });
-        quanta += sampleQuanta;
-        busyMs += transferMs;
+        // Jitter is paid once per message, not per quantum.
+        const perQuantum = Math.max(0, transferMs - TRANSFER_JITTER_MS) / sampleQuanta;
+        perQuantumMs.push(perQuantum);
+        messages.push({ quanta: sampleQuanta, transferMs, perQuantumMs: perQuantum });
       }
       previousArrival = Math.max(previousArrival, sample.arrivedAt);
     }
-    if (quanta === 0)
+    if (messages.length === 0)
       return {
         uplinkBps: null,
         rttMs: median(this.samples.map((s) => s.networkMs)),
         samples: this.samples.length,
       };
-    perQuantumMs.sort((a, b) => a.ms - b.ms);
-    const longest = perQuantumMs[perQuantumMs.length - 1]!;
-    const runnerUp = perQuantumMs.length >= 3 ? perQuantumMs[perQuantumMs.length - 2]! : undefined;
-    // A longest sample far beyond all the others is a stall, not the link (or the first sample of
-    // a slower link: the next one confirms it), and counts in neither figure.
-    let envelopeMs = longest.ms;
-    if (runnerUp !== undefined && longest.ms > 1.5 * runnerUp.ms) {
-      envelopeMs = runnerUp.ms;
-      quanta -= longest.quanta;
-      busyMs -= longest.transferMs;
-    }
+    // The 90th percentile rather than the maximum: a stall elsewhere (a busy server, a descheduled
+    // thread) stretches a few samples, and those must not drag the estimate down.
+    const envelopeMs = quantile(perQuantumMs, 0.9);
+    // The mean leaves out the same stalled samples.
+    let quanta = 0;
+    let busyMs = 0;
+    for (const message of messages)
+      if (message.perQuantumMs <= envelopeMs) {
+        quanta += message.quanta;
+        busyMs += message.transferMs;
+      }
     // On a fast link a quantum lasts a few ms and the envelope mostly measures jitter; there the
     // mean over busy time (which the clock phase barely moves) is the better figure.
-    const quantumMs = Math.max(busyMs / quanta, envelopeMs - TRANSFER_JITTER_MS);
+    const quantumMs = Math.max(busyMs / quanta, envelopeMs);
     return {
       uplinkBps: (THROTTLE_QUANTUM_BYTES * 8 * 1000) / quantumMs,
       rttMs: median(this.samples.map((s) => s.networkMs)),
