@@ -102,10 +102,10 @@ export class ChartScheduler<T extends VersionedSnapshot> {
     return out;
   }
 
-  private stale(): ChartEntry<T>[] {
-    return [...this.entries.values()]
-      .filter((entry) => entry.visible && entry.deliveredVersion !== this.latest.version)
-      .sort((a, b) => a.lastDeliveredAt - b.lastDeliveredAt);
+  private stale(): [string, ChartEntry<T>][] {
+    return [...this.entries]
+      .filter(([, entry]) => entry.visible && entry.deliveredVersion !== this.latest.version)
+      .sort(([, a], [, b]) => a.lastDeliveredAt - b.lastDeliveredAt);
   }
 
   private schedule(): void {
@@ -117,9 +117,9 @@ export class ChartScheduler<T extends VersionedSnapshot> {
   private runFrame(): void {
     this.scheduled = false;
     const frameStart = this.now();
-    for (const entry of this.stale()) {
+    for (const [id, entry] of this.stale()) {
       // A chart unregistered by an earlier delivery in this frame must not be drawn.
-      if (![...this.entries.values()].includes(entry)) continue;
+      if (this.entries.get(id) !== entry) continue;
       const snapshot = this.latest;
       const started = this.now();
       entry.deliveredVersion = snapshot.version;

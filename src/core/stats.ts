@@ -167,7 +167,6 @@ export class UplinkEstimator {
 
   estimate(): BandwidthEstimate {
     if (this.samples.length === 0) return { uplinkBps: null, rttMs: null, samples: 0 };
-    const perQuantumMs: number[] = [];
     const messages: { quanta: number; transferMs: number; perQuantumMs: number }[] = [];
     let previousArrival = this.evictedArrival;
     for (const sample of this.samples) {
@@ -176,9 +175,8 @@ export class UplinkEstimator {
       const sampleQuanta = throttleChargedBytes(sample.wireBytes) / THROTTLE_QUANTUM_BYTES;
       if (transferMs > 0) {
         // Jitter is paid once per message, not per quantum.
-        const perQuantum = Math.max(0, transferMs - TRANSFER_JITTER_MS) / sampleQuanta;
-        perQuantumMs.push(perQuantum);
-        messages.push({ quanta: sampleQuanta, transferMs, perQuantumMs: perQuantum });
+        const perQuantumMs = Math.max(0, transferMs - TRANSFER_JITTER_MS) / sampleQuanta;
+        messages.push({ quanta: sampleQuanta, transferMs, perQuantumMs });
       }
       previousArrival = Math.max(previousArrival, sample.arrivedAt);
     }
@@ -190,7 +188,10 @@ export class UplinkEstimator {
       };
     // The 90th percentile rather than the maximum: a stall elsewhere (a busy server, a descheduled
     // thread) stretches a few samples, and those must not drag the estimate down.
-    const envelopeMs = quantile(perQuantumMs, 0.9);
+    const envelopeMs = quantile(
+      messages.map((message) => message.perQuantumMs),
+      0.9,
+    );
     // The mean leaves out the same stalled samples.
     let quanta = 0;
     let busyMs = 0;

@@ -195,11 +195,8 @@ const LatencyChart = memo(function LatencyChart({ mode }: { mode: Mode }) {
     () => shown.map((series) => ({ label: series.label, color: series.color })),
     [shown],
   );
-  const xAxis = useMemo(() => extentAxis(data as unknown as Record<string, unknown>[], 'seq'), [data]);
-  const yAxis = useMemo(
-    () => valueAxis(data as unknown as Record<string, unknown>[], ['totalMs'], FROM_ZERO),
-    [data],
-  );
+  const xAxis = useMemo(() => extentAxis(data, 'seq'), [data]);
+  const yAxis = useMemo(() => valueAxis(data, ['totalMs'], FROM_ZERO), [data]);
   return (
     <ChartCard
       attach={attach}
@@ -317,29 +314,26 @@ function ModeLines(props: {
   title: string;
   testId: string;
   rows: Record<string, number | null>[];
-  /** The modes with data in `rows`: a line per mode present, not per mode there could be. */
-  modes: readonly Mode[];
   unit: string;
   yAxis: ValueAxis;
   /** Horizontal reference levels, drawn as dashed lines over keys `reference0`, `reference1`… in rows. */
   reference?: readonly ReferenceLevel[];
   note?: string;
 }) {
+  // A line per mode present in the rows, not per mode there could be.
+  const modes = useModesIn(props.rows);
   const xAxis = useMemo(() => extentAxis(props.rows, 't'), [props.rows]);
-  const yAxis = useMemo(
-    () => valueAxis(props.rows, props.modes, props.yAxis),
-    [props.rows, props.modes, props.yAxis],
-  );
+  const yAxis = useMemo(() => valueAxis(props.rows, modes, props.yAxis), [props.rows, modes, props.yAxis]);
   const legend = useMemo(
     () => [
-      ...props.modes.map((mode) => ({ label: MODE_LABELS[mode], color: MODE_COLORS[mode] })),
+      ...modes.map((mode) => ({ label: MODE_LABELS[mode], color: MODE_COLORS[mode] })),
       ...(props.reference ?? []).map((reference) => ({
         label: reference.label,
         color: REFERENCE_COLOR,
         dashed: true,
       })),
     ],
-    [props.modes, props.reference],
+    [modes, props.reference],
   );
   return (
     <ChartCard
@@ -371,7 +365,7 @@ function ModeLines(props: {
             scale={props.yAxis.kind === 'log' ? 'log' : 'linear'}
             allowDataOverflow
           />
-          {props.modes.map((mode) => (
+          {modes.map((mode) => (
             <Line
               key={mode}
               dataKey={mode}
@@ -599,11 +593,9 @@ const BytesChart = memo(function BytesChart() {
       ),
     [snapshot.points],
   );
-  const modes = useModesIn(rows);
   return (
     <ModeLines
       attach={attach}
-      modes={modes}
       title="Wire bytes per image"
       testId="charts.bytes"
       rows={rows}
@@ -649,11 +641,9 @@ const AccuracyChart = memo(function AccuracyChart() {
       ),
     [snapshot.points, references],
   );
-  const modes = useModesIn(rows);
   return (
     <ModeLines
       attach={attach}
-      modes={modes}
       title="Running accuracy against the true labels"
       testId="charts.accuracy"
       rows={rows}
@@ -676,11 +666,9 @@ const ThroughputChart = memo(function ThroughputChart() {
       })),
     [snapshot.throughput],
   );
-  const modes = useModesIn(rows);
   return (
     <ModeLines
       attach={attach}
-      modes={modes}
       title="Throughput (images answered per second)"
       testId="charts.throughput"
       rows={rows}
