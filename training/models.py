@@ -8,7 +8,8 @@ Base CNN (about 1.1M parameters, most of them in late layers so that CPU trainin
       -> suffix: conv 64->128 @7, conv 128->128 @7, pool, conv 128->256 @3, conv 256->256 @3,
                  global average pool, FC 256->10
 
-A split model replaces the prefix by  encoder (head, on the device) -> bottleneck C x 7 x 7 in [0,1]
+A split model replaces the prefix by  encoder (head, on the device: a copy of the prefix, one more
+conv and a 1x1 conv down to C channels) -> bottleneck C x 7 x 7 in [0,1]
 -> decoder (first part of the tail) which reproduces the 64x7x7 prefix features.
 """
 from __future__ import annotations
@@ -72,21 +73,30 @@ class BaseNet(nn.Module):
 
 
 class Encoder(nn.Module):
-    """The device-side head: image -> bottleneck [N,C,7,7] in [0,1]."""
+    """The device-side head: image -> bottleneck [N,C,7,7] in [0,1].
 
-    def __init__(self, channels: int):
+    Its first two conv blocks have the base prefix's shape and start as a copy of it (BottleFit
+    keeps the original early layers and injects the bottleneck after them). A trial with the same
+    schedule measured this at 92.77 % at 2 bits for C = 4, against 92.32 % for a narrower head
+    (16/48 channels) trained from scratch, for about 5 % more time per stage-2 step.
+    """
+
+    def __init__(self, channels: int, prefix: "Prefix | None" = None):
         super().__init__()
         self.norm = Normalize()
         self.body = nn.Sequential(
-            cbr(1, 16),
+            cbr(1, 24),
             nn.MaxPool2d(2),
-            cbr(16, 48),
+            cbr(24, FEAT_CH),
             nn.MaxPool2d(2),
-            cbr(48, 48),
-            nn.Conv2d(48, channels, 1, bias=False),
+            cbr(FEAT_CH, FEAT_CH),
+            nn.Conv2d(FEAT_CH, channels, 1, bias=False),
             nn.BatchNorm2d(channels),
             nn.Sigmoid(),
         )
+        if prefix is not None:
+            self.body[0].load_state_dict(prefix.body[0].state_dict())
+            self.body[2].load_state_dict(prefix.body[2].state_dict())
 
     def forward(self, x):
         return self.body(self.norm(x))
@@ -114,10 +124,10 @@ class Tail(nn.Module):
 
 
 class SplitNet(nn.Module):
-    def __init__(self, channels: int, suffix: Suffix | None = None):
+    def __init__(self, channels: int, suffix: Suffix | None = None, prefix: Prefix | None = None):
         super().__init__()
         self.channels = channels
-        self.encoder = Encoder(channels)
+        self.encoder = Encoder(channels, prefix)
         self.tail = Tail(Decoder(channels), suffix if suffix is not None else Suffix())
 
     def forward(self, x, bits=None):

@@ -52,10 +52,16 @@ def fake_quant(x: torch.Tensor, bits) -> torch.Tensor:
     return x + (xq - x).detach()
 
 
-def random_bits(n: int, generator: torch.Generator | None = None, p_float: float = 0.0) -> torch.Tensor:
-    """Per-sample bit-widths, uniform over 1..8, shape [n,1,1,1]; 0 means 'no quantization'
-    (used with probability p_float)."""
-    bits = torch.randint(MIN_BITS, MAX_BITS + 1, (n,), generator=generator)
+def random_bits(n: int, generator: torch.Generator | None = None, p_float: float = 0.0, weights=None) -> torch.Tensor:
+    """Per-sample bit-widths, shape [n,1,1,1]; 0 means 'no quantization' (used with probability
+    p_float). Bit-widths 1..8 are uniform, or drawn in proportion to `weights` (8 values)."""
+    if weights is None:
+        bits = torch.randint(MIN_BITS, MAX_BITS + 1, (n,), generator=generator)
+    else:
+        w = torch.as_tensor(weights, dtype=torch.float64)
+        if w.shape != (MAX_BITS - MIN_BITS + 1,) or bool((w < 0).any()) or float(w.sum()) <= 0:
+            raise ValueError(f"weights must be {MAX_BITS - MIN_BITS + 1} non-negative numbers with a positive sum, got {weights!r}")
+        bits = torch.multinomial(w, n, replacement=True, generator=generator) + MIN_BITS
     if p_float > 0:
         keep = torch.rand(n, generator=generator) < p_float
         bits = torch.where(keep, torch.zeros_like(bits), bits)

@@ -57,10 +57,11 @@ export interface LevelEntry {
   /** One entry per bit-width 1..8, measured with ONNX and the shared codec. */
   bits: BitsEntry[];
   /**
-   * Both stage-2 variants, per bit-width, as measured at training time (PyTorch, with the same
-   * quantization), so the report can show what freezing the head costs.
+   * The stage-2 variants trained for this level, per bit-width, as measured at training time
+   * (PyTorch, with the same quantization), so the report can show what freezing the head costs.
+   * Levels outside the training run's ablation list have only the shipped variant.
    */
-  ablation?: Record<Stage2Variant, { bits: number; accuracy: number }[]>;
+  ablation?: Partial<Record<Stage2Variant, { bits: number; accuracy: number }[]>>;
 }
 
 export interface EarlyExitThreshold {
@@ -124,6 +125,10 @@ export interface ModelManifest {
     durationSeconds: number;
     epochs: Record<string, number>;
     quick: boolean;
+    /** Levels whose frozen-head (BottleFit) variant was trained too. */
+    ablationLevels?: string[];
+    /** Relative sampling weights of bit-widths 1..8 in quantization-aware training. */
+    bitWeights?: number[];
   };
 }
 

@@ -85,3 +85,18 @@ def test_equal_to_typescript_codec(node, bits):
     assert np.array_equal(q.numpy().astype(np.uint8), codes)
     assert quant.pack(codes.tolist(), bits) == packed
     assert np.array_equal(quant.dequantize(q, bits).numpy(), deq)
+
+
+def test_weighted_bit_sampling():
+    g = torch.Generator().manual_seed(0)
+    bits = quant.random_bits(20000, g, weights=[0, 3, 0, 1, 0, 0, 0, 0]).flatten()
+    assert set(bits.tolist()) == {2, 4}
+    share2 = (bits == 2).float().mean().item()
+    assert abs(share2 - 0.75) < 0.02
+    uniform = quant.random_bits(8000, g).flatten()
+    assert set(uniform.tolist()) == set(range(1, 9))
+    with_float = quant.random_bits(8000, g, p_float=0.5, weights=[1] * 8).flatten()
+    assert abs((with_float == 0).float().mean().item() - 0.5) < 0.03
+    for bad in ([1, 2], [-1] + [1] * 7, [0] * 8):
+        with pytest.raises(ValueError):
+            quant.random_bits(4, g, weights=bad)

@@ -29,6 +29,7 @@ def test_quick_training_exports_a_bundle_the_evaluator_reads(tmp_path, node):
     assert manifest["schemaVersion"] == 1 and manifest["bundleId"] == "fmnist"
     assert manifest["training"]["quick"] is True and manifest["training"]["seed"] == 0
     assert len(manifest["levels"]) >= 3
+    assert manifest["training"]["ablationLevels"] == ["c4"]
     assert manifest["full"]["accuracy"]["total"] == LIMIT
     # heads, full and exits on the public side; tails only on the server side
     public_files = {p.name for p in pub.iterdir()}
@@ -38,7 +39,8 @@ def test_quick_training_exports_a_bundle_the_evaluator_reads(tmp_path, node):
         assert level["head"]["file"] in public_files and level["tail"]["file"] in server_files
         assert [b["bits"] for b in level["bits"]] == list(range(1, 9))
         assert all(b["total"] == LIMIT for b in level["bits"])
-        assert set(level["ablation"]) == {"whole-network", "frozen-head"}
+        expected = {"whole-network", "frozen-head"} if level["id"] in manifest["training"]["ablationLevels"] else {"whole-network"}
+        assert set(level["ablation"]) == expected
         assert level["head"]["bytes"] * 10 <= manifest["full"]["bytes"]
         assert level["elements"] == level["bottleneckShape"][0] * 49
     for name in public_files | server_files:
