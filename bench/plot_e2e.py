@@ -1,5 +1,6 @@
 """Plots for bench/results/e2e.json: latency against uplink bandwidth per mode, accuracy against bytes."""
 import json
+import textwrap
 import sys
 
 import matplotlib
@@ -17,10 +18,12 @@ def main(path: str, out: str) -> None:
     for ax, size in zip(axes[0], sizes):
         rows = [c for c in cells if c["imagesPerRequest"] == size]
         configs = sorted({(c["mode"], c["config"]) for c in rows if c["uplinkKbps"] is not None})
-        for mode, config in configs:
+        # tab20, not the default 10-colour cycle, so no two of the (up to 11) series share a colour
+        palette = plt.get_cmap("tab20").colors
+        for i, (mode, config) in enumerate(configs):
             series = sorted((c["uplinkKbps"], c["medianTotalMs"]) for c in rows if c["mode"] == mode and c["config"] == config)
             style = {"split": "-", "offload": "--"}.get(mode, ":")
-            ax.plot([s[0] for s in series], [s[1] for s in series], style, marker="o", markersize=3, label=f"{mode} {config}")
+            ax.plot([s[0] for s in series], [s[1] for s in series], style, marker="o", markersize=3, color=palette[i % len(palette)], label=f"{mode} {config}")
         for c in rows:
             if c["mode"] == "on-device":
                 ax.axhline(c["medianTotalMs"], color="green", linestyle=":", label="on-device full")
@@ -31,7 +34,8 @@ def main(path: str, out: str) -> None:
         ax.set_title(f"{size} image(s) per request")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6, ncol=2)
-    fig.suptitle(data["environment"]["backend"] + " — " + data["environment"].get("webgpuNote", ""), fontsize=8)
+    note = data["environment"]["backend"] + " — " + data["environment"].get("webgpuNote", "")
+    fig.suptitle(textwrap.fill(note, 180), fontsize=8)
     fig.tight_layout()
     fig.savefig(f"{out}/e2e-latency.png", dpi=110)
 

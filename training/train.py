@@ -55,9 +55,9 @@ BIT_WEIGHTS = (2, 3, 2, 1, 1, 0.5, 0.5, 0.5)
 QUICK_EPOCHS = {"base": 1, "stage1": 1, "stage2": 1, "exit": 1}
 # Relative cost of one epoch of each phase, in base-epoch units (for the time-left estimate).
 # Measured on this machine (2026-11-26, batch 256, channels-last in stages 1-2): base epoch ~60 s,
-# stage 1 ~50 s; per stage-2 epoch the shared teacher ~13 s, a whole-network run ~49 s, a
-# frozen-head run ~35 s; evaluating one split model at every bit-width ~20 s.
-COST = {"base": 1.0, "stage1": 0.85, "stage2-teacher": 0.22, "stage2-whole": 0.82, "stage2-frozen": 0.6, "exit": 0.05, "eval": 0.33}
+# stage 1 ~27 s; per stage-2 epoch (206-243 s for all four runs) the shared teacher ~13 s, a
+# whole-network run ~49 s, a frozen-head run ~35 s; evaluating a split model at every bit-width ~20 s.
+COST = {"base": 1.0, "stage1": 0.45, "stage2-teacher": 0.22, "stage2-whole": 0.82, "stage2-frozen": 0.6, "exit": 0.05, "eval": 0.33}
 
 
 class Progress:
