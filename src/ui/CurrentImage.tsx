@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import { useAppStore } from '../app/store';
 import { useEngine } from './engineContext';
 import { MODE_LABELS } from './format';
+import { useThrottled } from './useThrottled';
 
 const SCALE = 4;
 /**
@@ -10,24 +11,6 @@ const SCALE = 4;
  * share of a slow device's compositor time). Four times a second is plenty to watch.
  */
 const CURRENT_IMAGE_INTERVAL_MS = 250;
-
-/** `value`, but changing at most once per `intervalMs` (the latest value wins). */
-function useThrottled<T>(value: T, intervalMs: number): T {
-  const [shown, setShown] = useState(value);
-  const lastAt = useRef(0);
-  useEffect(() => {
-    const wait = lastAt.current + intervalMs - performance.now();
-    const timer = setTimeout(
-      () => {
-        lastAt.current = performance.now();
-        setShown(value);
-      },
-      Math.max(0, wait),
-    );
-    return () => clearTimeout(timer);
-  }, [value, intervalMs]);
-  return shown;
-}
 
 function drawGrey(
   canvas: HTMLCanvasElement,

@@ -1,12 +1,27 @@
+import { memo } from 'react';
+import type { LiveSnapshot } from '../app/liveSnapshot';
 import { useAppStore } from '../app/store';
 import { MODES } from '../core/record';
 import { MODE_COLORS, MODE_LABELS, formatBps, formatBytes, formatMs, formatPercent } from './format';
+import { useThrottled } from './useThrottled';
+
+/**
+ * The table's numbers change with every live snapshot (up to 14 a second), faster than anyone
+ * reads them; each change re-renders and repaints the table on the main thread, which competes with
+ * the charts. Four times a second is plenty to read.
+ */
+const SUMMARY_INTERVAL_MS = 250;
 
 export function Summary() {
-  const perMode = useAppStore((state) => state.live.perMode);
-  const counters = useAppStore((state) => state.live.counters);
-  const estimate = useAppStore((state) => state.live.estimate);
-  const lastError = useAppStore((state) => state.live.lastError);
+  const live = useThrottled(
+    useAppStore((state) => state.live),
+    SUMMARY_INTERVAL_MS,
+  );
+  return <SummaryTable live={live} />;
+}
+
+const SummaryTable = memo(function SummaryTable({ live }: { live: LiveSnapshot }) {
+  const { perMode, counters, estimate, lastError } = live;
   return (
     <section className="card summary" aria-label="Summary">
       <div className="table-scroll">
@@ -75,4 +90,4 @@ export function Summary() {
       )}
     </section>
   );
-}
+});
