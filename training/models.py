@@ -81,7 +81,7 @@ class Encoder(nn.Module):
     (16/48 channels) trained from scratch, for about 5 % more time per stage-2 step.
     """
 
-    def __init__(self, channels: int, prefix: "Prefix | None" = None):
+    def __init__(self, channels: int, prefix: Prefix | None = None):
         super().__init__()
         self.norm = Normalize()
         self.body = nn.Sequential(

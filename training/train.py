@@ -224,10 +224,11 @@ class Stage2Run:
         self.loss_sum = 0.0
         self.seen = 0
 
-    def train_mode(self) -> None:
+    def start_epoch(self) -> None:
         self.split.train()
         if self.variant == "frozen-head":
             self.split.encoder.eval()
+        self.loss_sum, self.seen = 0.0, 0
 
     def step(self, xb: torch.Tensor, yb: torch.Tensor, teacher: torch.Tensor, g: torch.Generator) -> None:
         out = self.split(xb, random_bits(len(yb), g, p_float=0.1, weights=self.bit_weights))
@@ -254,8 +255,7 @@ def stage2(runs: list[Stage2Run], base: BaseNet, xtr, ytr, xte, yte, epochs, bs,
     for ep in range(epochs):
         t0 = time.time()
         for run in runs:
-            run.train_mode()
-            run.loss_sum, run.seen = 0.0, 0
+            run.start_epoch()
         for idx in batches(len(xtr), bs, g):
             xb = augment(xtr[idx], g, shift=1).contiguous(memory_format=torch.channels_last)
             with torch.no_grad():
@@ -372,7 +372,8 @@ def main(argv=None) -> int:
     yte = torch.from_numpy(yte_u8.astype(np.int64))
 
     n_levels = len(LEVELS)
-    n_frozen = sum(1 for level_id, _ in LEVELS if level_id in ABLATION_LEVELS)
+    ablation_levels = [level_id for level_id, _ in LEVELS if level_id in ABLATION_LEVELS]
+    n_frozen = len(ablation_levels)
     plan = {
         "base": epochs["base"] * COST["base"],
         "stage1": n_levels * epochs["stage1"] * COST["stage1"],
@@ -411,7 +412,7 @@ def main(argv=None) -> int:
         # stage 1, shared by both stage-2 variants
         split = SplitNet(channels, copy.deepcopy(base.suffix), prefix=base.prefix).to(memory_format=torch.channels_last)
         stage1(split, teacher, xtr, epochs["stage1"], bs, g, prog, level_id)
-        variants = ["whole-network"] + (["frozen-head"] if level_id in ABLATION_LEVELS else [])
+        variants = ["whole-network"] + (["frozen-head"] if level_id in ablation_levels else [])
         stage2_runs[level_id] = [
             Stage2Run(f"{level_id} {v}", copy.deepcopy(split), v, epochs["stage2"], steps_per_epoch, bit_weights=BIT_WEIGHTS) for v in variants
         ]
@@ -496,7 +497,7 @@ def main(argv=None) -> int:
             "durationSeconds": round(time.time() - t_start, 1),
             "epochs": epochs,
             "quick": bool(args.quick),
-            "ablationLevels": [level_id for level_id, _ in LEVELS if level_id in ABLATION_LEVELS],
+            "ablationLevels": ablation_levels,
             "bitWeights": list(BIT_WEIGHTS) if BIT_WEIGHTS is not None else [1] * (MAX_BITS - MIN_BITS + 1),
         },
     }
