@@ -90,4 +90,43 @@ describe('ChartScheduler', () => {
     h.runFrame();
     expect(h.drawn).toEqual(['a', 'a']);
   });
+
+  it('starts drawing a new snapshot through requestFirstFrame and continues in later frames', () => {
+    let clock = 0;
+    const firstFrames: (() => void)[] = [];
+    const frames: (() => void)[] = [];
+    const drawn: string[] = [];
+    const scheduler = new ChartScheduler<{ version: number }>(
+      { version: 0 },
+      {
+        frameBudgetMs: 12,
+        now: () => clock,
+        requestFrame: (callback) => frames.push(callback),
+        requestFirstFrame: (callback) => firstFrames.push(callback),
+      },
+    );
+    for (const id of ['a', 'b', 'c'])
+      scheduler.register(id, () => {
+        drawn.push(id);
+        clock += 8;
+      });
+    scheduler.offer({ version: 1 });
+    // Only the first-frame request: the publisher's own frame draws what fits its budget...
+    expect([firstFrames.length, frames.length]).toEqual([1, 0]);
+    firstFrames.shift()!();
+    expect(drawn).toEqual(['a', 'b']);
+    // ...and the rest waits for the next animation frame, not for another first-frame request.
+    expect([firstFrames.length, frames.length]).toEqual([0, 1]);
+    // A snapshot offered while that frame is pending joins it instead of asking for another.
+    scheduler.offer({ version: 2 });
+    expect([firstFrames.length, frames.length]).toEqual([0, 1]);
+    frames.shift()!();
+    expect(drawn).toEqual(['a', 'b', 'c', 'a']);
+    frames.shift()!();
+    expect(drawn).toEqual(['a', 'b', 'c', 'a', 'b']);
+    expect(frames).toHaveLength(0);
+    // With nothing pending, the next snapshot starts in its publisher's frame again.
+    scheduler.offer({ version: 3 });
+    expect([firstFrames.length, frames.length]).toEqual([1, 0]);
+  });
 });

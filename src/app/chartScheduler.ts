@@ -39,6 +39,12 @@ export interface ChartSchedulerOptions {
   frameBudgetMs?: number;
   renderNow?: (render: () => void) => void;
   requestFrame?: (callback: () => void) => void;
+  /**
+   * How the first frame after a new snapshot is requested. By default the next animation frame;
+   * a publisher that offers from inside an animation frame callback can pass queueMicrotask so
+   * the charts draw in that same frame (one rendering pass per snapshot, not one more).
+   */
+  requestFirstFrame?: (callback: () => void) => void;
   now?: () => number;
 }
 
@@ -49,6 +55,7 @@ export class ChartScheduler<T extends VersionedSnapshot> {
   private readonly frameBudgetMs: number;
   private readonly renderNow: (render: () => void) => void;
   private readonly requestFrame: (callback: () => void) => void;
+  private readonly requestFirstFrame: (callback: () => void) => void;
   private readonly now: () => number;
 
   constructor(initial: T, options: ChartSchedulerOptions = {}) {
@@ -60,6 +67,7 @@ export class ChartScheduler<T extends VersionedSnapshot> {
       (typeof requestAnimationFrame === 'function'
         ? (callback) => requestAnimationFrame(() => callback())
         : (callback) => setTimeout(callback, 16));
+    this.requestFirstFrame = options.requestFirstFrame ?? this.requestFrame;
     this.now = options.now ?? (() => performance.now());
   }
 
@@ -70,7 +78,7 @@ export class ChartScheduler<T extends VersionedSnapshot> {
 
   offer(snapshot: T): void {
     this.latest = snapshot;
-    this.schedule();
+    this.schedule(this.requestFirstFrame);
   }
 
   /** Registers a chart (visible until told otherwise); returns the unregister function. */
@@ -108,10 +116,10 @@ export class ChartScheduler<T extends VersionedSnapshot> {
       .sort(([, a], [, b]) => a.lastDeliveredAt - b.lastDeliveredAt);
   }
 
-  private schedule(): void {
+  private schedule(request = this.requestFrame): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    this.requestFrame(() => this.runFrame());
+    request(() => this.runFrame());
   }
 
   private runFrame(): void {

@@ -30,13 +30,26 @@ export function detectCapabilities(): Promise<Capabilities> {
   return detection;
 }
 
+/**
+ * ORT's own default: half the logical cores, at most 4, and 1 without cross-origin isolation
+ * (no SharedArrayBuffer). ORT's WASM thread pool is process-wide and its threads spin while they
+ * wait for work, so every extra thread burns a core between inferences. Measured on a 2-core
+ * machine at 50 head runs a second: 2 threads kept one worker thread busy about 65 % of a core for
+ * runs of 1-3 ms, and the page's main thread had long tasks throughout; 1 thread ran the head as
+ * fast (0.8-1.2 ms in onnxruntime-web under Node, against 1.0-1.4 ms with 2 threads).
+ */
+export function wasmThreadCount(crossOriginIsolated: boolean, hardwareConcurrency: number): number {
+  if (!crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(4, Math.ceil(hardwareConcurrency / 2)));
+}
+
 async function detect(): Promise<Capabilities> {
   const hardwareConcurrency = navigator.hardwareConcurrency || 1;
   const isolated = globalThis.crossOriginIsolated === true;
   return {
     secureContext: globalThis.isSecureContext === true,
     crossOriginIsolated: isolated,
-    wasmThreads: isolated ? Math.max(1, Math.min(4, hardwareConcurrency)) : 1,
+    wasmThreads: wasmThreadCount(isolated, hardwareConcurrency),
     hardwareConcurrency,
     webgpu: await detectWebGpu(),
     userAgent: navigator.userAgent,
