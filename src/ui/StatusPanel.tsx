@@ -28,7 +28,7 @@ function BackendLine() {
       <p className="muted" data-testid="status.wasm">
         WASM threads: {capabilities.wasmThreads}
         {capabilities.crossOriginIsolated
-          ? ' (cross-origin isolated)'
+          ? ` (cross-origin isolated; half of ${capabilities.hardwareConcurrency} logical cores, at most 4)`
           : ' (not cross-origin isolated: one thread)'}
       </p>
     </div>
