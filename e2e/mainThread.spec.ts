@@ -3,9 +3,10 @@ import { RunDriver, SplitScopePage, expect, test } from './fixtures';
 /**
  * The stream's first seconds are reported, not judged. Measured on this 2-core machine: long tasks
  * of up to ~300 ms cluster in the first ~3 s after Start, while a background thread of the
- * renderer takes a whole core (perf sched: the main thread is runnable less than half of such a
- * task) and recharts, d3 and React code still runs unoptimised. Disabling WASM tier-up did not
- * change it. Over the next 20 s, five runs out of five had no task over 78 ms.
+ * renderer takes a whole core (perf sched: the main thread ran for less than half of such a task)
+ * and recharts, d3 and React code still runs unoptimised. Turning off WASM tier-up, the optimising
+ * JIT or parallel GC (--js-flags) did not remove them. Over the 20 s after the warm-up, eight runs
+ * out of eight had no task over 78 ms.
  */
 const WARM_UP_MS = 5_000;
 
