@@ -19,6 +19,22 @@ const log = createLogger('bundle');
 
 export const BUNDLE_BASE = `${import.meta.env.BASE_URL}models/fmnist/`;
 
+/**
+ * 16-image runs of the full model before "ready" on WASM (each head gets 3). V8 first runs
+ * WebAssembly through its baseline compiler and recompiles the functions that get hot with its
+ * optimising one, in the background. With one warm-up run, ORT's kernels got hot only once a
+ * stream had started: measured on a 2-core machine, ~2.8 s of background compilation in the first
+ * 5 s of a 50-image/s stream, which held the page's main thread to long tasks of up to ~350 ms and
+ * ran the first measured images on unoptimised code. Warmed like this, the compilation happens
+ * while loading, and no task of a 22 s stream went over 87 ms (three runs). The heads run the same
+ * kernels as the full model, so they need only a few runs. It costs about 2.5 s of loading there
+ * (ready after 9.3-9.9 s instead of 6.7-7.3 s); 30 runs of every session cost 4-7 s, 10 runs left
+ * tasks of 250-370 ms. WebGPU keeps one run: its first run compiles the shaders, and SwiftShader's
+ * software WebGPU would take seconds per run.
+ */
+const WASM_FULL_WARM_UP_RUNS = 30;
+const WASM_HEAD_WARM_UP_RUNS = 3;
+
 export interface DeviceBundle {
   manifest: ModelManifest;
   backend: BackendInfo;
@@ -96,11 +112,18 @@ export async function loadDeviceBundle(
     }
     // The first run compiles shaders / allocates buffers; do it now, not in the first measurement.
     onStep('warming up');
+    const warmUpStarted = performance.now();
     const elements = imageShape.reduce((a, b) => a * b, 1);
     for (const session of created) {
-      for (const batch of [1, 16]) await session.run(new Float32Array(batch * elements), batch);
+      const batchRuns =
+        kind !== 'wasm' ? 1 : session === full ? WASM_FULL_WARM_UP_RUNS : WASM_HEAD_WARM_UP_RUNS;
+      await session.run(new Float32Array(elements), 1);
+      // A fresh input each run: ORT's proxy worker takes ownership of (transfers) the buffer.
+      for (let run = 0; run < batchRuns; run++) await session.run(new Float32Array(16 * elements), 16);
     }
-    log.info(`bundle ready on ${kind}: full + ${heads.size} heads`);
+    log.info(
+      `bundle ready on ${kind}: full + ${heads.size} heads, warmed up in ${(performance.now() - warmUpStarted).toFixed(0)} ms`,
+    );
     return {
       manifest,
       backend: describeBackend(kind, capabilities),
