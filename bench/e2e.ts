@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       webgpuNote:
         backend === 'webgpu'
           ? 'WebGPU here is SwiftShader, a software GPU that runs on the CPU: device compute is not representative of a phone GPU.'
-          : 'WASM backend (onnxruntime-web on the CPU, SIMD + threads). Chosen over WebGPU for the grid because WebGPU in headless Chromium here is SwiftShader, a software GPU on the same 2 CPU cores (~0.5 s per 16-image head run), which would stretch the grid to hours and still say nothing about a phone GPU. Device compute is therefore CPU compute on this machine, not phone-representative either.',
+          : 'WASM backend (onnxruntime-web on the CPU with SIMD; the backend line above gives its thread count). Chosen over WebGPU for the grid because WebGPU in headless Chromium here is SwiftShader, a software GPU on the same 2 CPU cores (~0.5 s per 16-image head run), which would stretch the grid to hours and still say nothing about a phone GPU. Device compute is therefore CPU compute on this machine, not phone-representative either.',
       chromium: browser.version(),
       cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}`,
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
