@@ -15,11 +15,11 @@ def main(path: str, out: str) -> None:
     cells = data["cells"]
     sizes = sorted({c["imagesPerRequest"] for c in cells})
     fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.5), squeeze=False)
+    # tab20, not the default 10-colour cycle, so no two of the (up to 11) series share a colour
+    palette = plt.get_cmap("tab20").colors
     for ax, size in zip(axes[0], sizes):
         rows = [c for c in cells if c["imagesPerRequest"] == size]
         configs = sorted({(c["mode"], c["config"]) for c in rows if c["uplinkKbps"] is not None})
-        # tab20, not the default 10-colour cycle, so no two of the (up to 11) series share a colour
-        palette = plt.get_cmap("tab20").colors
         for i, (mode, config) in enumerate(configs):
             series = sorted((c["uplinkKbps"], c["medianTotalMs"]) for c in rows if c["mode"] == mode and c["config"] == config)
             style = {"split": "-", "offload": "--"}.get(mode, ":")

@@ -33,6 +33,8 @@ export const BUNDLE_BASE = `${import.meta.env.BASE_URL}models/fmnist/`;
  * software WebGPU would take seconds per run.
  */
 const WASM_FULL_WARM_UP_RUNS = 30;
+/** One run at the first size, the runs above at the second (the app's default images per request). */
+const LOAD_WARM_UP_BATCH_SIZES = [1, 16] as const;
 const WASM_HEAD_WARM_UP_RUNS = 3;
 
 export interface DeviceBundle {
@@ -40,6 +42,8 @@ export interface DeviceBundle {
   backend: BackendInfo;
   full: ModelSession;
   heads: Map<string, ModelSession>;
+  /** Batch sizes every session has already run while loading, so a stream need not warm them again. */
+  warmedBatchSizes: readonly number[];
   dispose(): Promise<void>;
 }
 
@@ -114,12 +118,13 @@ export async function loadDeviceBundle(
     onStep('warming up');
     const warmUpStarted = performance.now();
     const elements = imageShape.reduce((a, b) => a * b, 1);
+    const [single, batch] = LOAD_WARM_UP_BATCH_SIZES;
     for (const session of created) {
       const batchRuns =
         kind !== 'wasm' ? 1 : session === full ? WASM_FULL_WARM_UP_RUNS : WASM_HEAD_WARM_UP_RUNS;
-      await session.run(new Float32Array(elements), 1);
+      await session.run(new Float32Array(single * elements), single);
       // A fresh input each run: ORT's proxy worker takes ownership of (transfers) the buffer.
-      for (let run = 0; run < batchRuns; run++) await session.run(new Float32Array(16 * elements), 16);
+      for (let run = 0; run < batchRuns; run++) await session.run(new Float32Array(batch * elements), batch);
     }
     log.info(
       `bundle ready on ${kind}: full + ${heads.size} heads, warmed up in ${(performance.now() - warmUpStarted).toFixed(0)} ms`,
@@ -129,6 +134,7 @@ export async function loadDeviceBundle(
       backend: describeBackend(kind, capabilities),
       full,
       heads,
+      warmedBatchSizes: LOAD_WARM_UP_BATCH_SIZES,
       async dispose() {
         await Promise.all(created.map((session) => session.dispose()));
       },

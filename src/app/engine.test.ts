@@ -136,6 +136,7 @@ function bundle(): DeviceBundle {
     backend: { kind: 'wasm', label: 'wasm: test', wasmThreads: 1 },
     full: fakeSession('full', 'logits', CLASSES),
     heads: new Map([['c4', fakeSession('head-c4', 'bottleneck', ELEMENTS)]]),
+    warmedBatchSizes: [],
     async dispose() {},
   };
 }
@@ -226,5 +227,25 @@ describe('Engine', () => {
     expect(perMode.split.accuracy).toBe(0.1);
     expect(perMode.offload.accuracy).toBe(0.1);
     expect(useAppStore.getState().busy).toBe(false);
+  });
+
+  it('warms a session once per new batch size, untimed, and not at sizes the bundle warmed', async () => {
+    const loaded = { ...bundle(), warmedBatchSizes: [4] };
+    const batches: number[] = [];
+    const head = loaded.heads.get('c4')!;
+    const run = head.run.bind(head);
+    head.run = (input, batch) => {
+      batches.push(batch);
+      return run(input, batch);
+    };
+    engine.useLoaded(loaded, testSet(100));
+    useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 4 });
+    await engine.step();
+    await engine.step();
+    useAppStore.getState().updateSettings({ imagesPerRequest: 2 });
+    await engine.step();
+    await engine.step();
+    // Size 4 was warmed while loading; size 2 gets one warm-up run before its first request only.
+    expect(batches).toEqual([4, 4, 2, 2, 2]);
   });
 });

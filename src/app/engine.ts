@@ -24,7 +24,7 @@ import {
 } from '../core/record';
 import { ImageCursor } from '../core/sampling';
 import { detectCapabilities } from '../backend/capabilities';
-import type { BackendKind } from '../backend/ort';
+import type { BackendKind, ModelSession } from '../backend/ort';
 import { fetchManifest, loadDeviceBundle, type DeviceBundle } from './bundle';
 import { batchInput, imagePixels, loadTestSet, type TestSet } from './dataset';
 import { encodeGreyPng, encodeImage } from './imageEncode';
@@ -86,7 +86,8 @@ export class Engine {
   /** Last time a request was sent or answered, or a probe sent. */
   private lastTrafficAt = 0;
   /** Batch sizes each device session has already run once (the first run compiles shaders). */
-  private readonly warmedBatchSizes = new Set<string>();
+  /** Batch sizes each session has run since it was created, beyond those the bundle warmed. */
+  private readonly warmedBatchSizes = new WeakMap<ModelSession, Set<number>>();
   private imagesThisRun = 0;
   private idleProbeTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -595,11 +596,13 @@ export class Engine {
   ): Promise<void> {
     if (mode === 'offload') return;
     const model = mode === 'split' ? bundle.heads.get(this.level(settings.levelId).id)! : bundle.full;
-    const key = `${bundle.backend.kind}:${model.name}:${batch}`;
-    if (this.warmedBatchSizes.has(key)) return;
+    if (bundle.warmedBatchSizes.includes(batch)) return;
+    const warmed = this.warmedBatchSizes.get(model) ?? new Set<number>();
+    if (warmed.has(batch)) return;
     const elements = bundle.manifest.input.shape.slice(1).reduce((a, b) => a * b, 1);
     await model.run(new Float32Array(batch * elements), batch);
-    this.warmedBatchSizes.add(key);
+    warmed.add(batch);
+    this.warmedBatchSizes.set(model, warmed);
   }
 
   private lastImage(image: ImageOutcome, mode: Mode, config: string, codes: LastImage['codes']): LastImage {
