@@ -7,10 +7,12 @@ export default tseslint.config(
   {
     ignores: [
       'dist',
+      'dist-*',
       'node_modules',
       'public',
       'training',
       'test-results',
+      'test-results-*',
       'playwright-report',
       'bench/results',
       '.cache',

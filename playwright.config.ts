@@ -2,6 +2,12 @@ import { defineConfig } from '@playwright/test';
 
 /** The port the e2e server listens on; tests reach the app only through it. */
 export const E2E_PORT = Number(process.env.SPLITSCOPE_E2E_PORT ?? 4319);
+/**
+ * Where the e2e build and the test results go; separate values let two runs share a checkout
+ * without overwriting each other's bundle.
+ */
+const e2eDist = process.env.SPLITSCOPE_E2E_DIST ?? 'dist';
+const e2eOutput = process.env.SPLITSCOPE_E2E_OUTPUT ?? 'test-results';
 
 // Debian's Chromium: Playwright's own browser download cannot run on a machine without internet.
 const chromiumPath = process.env.SPLITSCOPE_CHROMIUM ?? '/usr/bin/chromium';
@@ -15,13 +21,13 @@ export const webgpuArgs = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swift
 
 export default defineConfig({
   testDir: 'e2e',
-  outputDir: 'test-results',
+  outputDir: e2eOutput,
   fullyParallel: false,
   workers: 1,
   retries: 0,
   timeout: 120_000,
   expect: { timeout: 30_000 },
-  reporter: [['list'], ['json', { outputFile: 'test-results/e2e-report.json' }]],
+  reporter: [['list'], ['json', { outputFile: `${e2eOutput}/e2e-report.json` }]],
   use: {
     baseURL: `http://localhost:${E2E_PORT}`,
     trace: 'retain-on-failure',
@@ -38,7 +44,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `npx vite build --logLevel warn && npx tsx server/index.ts --port ${E2E_PORT}`,
+    command: `npx vite build --logLevel warn --outDir ${e2eDist} && npx tsx server/index.ts --port ${E2E_PORT} --static ${e2eDist}`,
     url: `http://localhost:${E2E_PORT}/healthz`,
     reuseExistingServer: !process.env.CI,
     timeout: 180_000,
