@@ -160,6 +160,11 @@ export interface InferenceRecord {
   /** Split: "c4-b2"; offload: "png", "webp-q50" or "raw"; on-device: "full". */
   config: string;
   backend: string;
+  /**
+   * Emulated device slowdown factor (the device's model work ran this many times); absent means 1,
+   * a real device speed.
+   */
+  slowdown?: number;
   /** performance.now() at the start; wall-clock epoch ms for exports. */
   startedAt: number;
   epochMs: number;
