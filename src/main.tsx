@@ -5,7 +5,7 @@ import { EngineProvider } from './ui/engineContext';
 import { installTestHooks } from './app/testHooks';
 import { createTailLink } from './app/tailConnection';
 import { App } from './ui/App';
-import { chartScheduler } from './ui/useChartSnapshot';
+import { chartScheduler } from './ui/charts/useChartSnapshot';
 import type { BackendKind } from './backend/ort';
 import './ui/styles.css';
 

@@ -120,13 +120,55 @@ describe('ChartScheduler', () => {
     // A snapshot offered while that frame is pending joins it instead of asking for another.
     scheduler.offer({ version: 2 });
     expect([firstFrames.length, frames.length]).toEqual([0, 1]);
+    // The round of version 1 finishes first (c), then version 2's round starts in the next frame.
     frames.shift()!();
-    expect(drawn).toEqual(['a', 'b', 'c', 'a']);
+    expect(drawn).toEqual(['a', 'b', 'c']);
     frames.shift()!();
     expect(drawn).toEqual(['a', 'b', 'c', 'a', 'b']);
+    frames.shift()!();
+    expect(drawn).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
     expect(frames).toHaveLength(0);
     // With nothing pending, the next snapshot starts in its publisher's frame again.
     scheduler.offer({ version: 3 });
     expect([firstFrames.length, frames.length]).toEqual([1, 0]);
+  });
+
+  it('draws one snapshot into every chart on screen before any gets a newer one', () => {
+    let clock = 0;
+    const frames: (() => void)[] = [];
+    const shown: Record<string, number> = {};
+    const scheduler = new ChartScheduler<{ version: number }>(
+      { version: 0 },
+      { frameBudgetMs: 12, now: () => clock, requestFrame: (callback) => frames.push(callback) },
+    );
+    for (const id of ['summary', 'a', 'b'])
+      scheduler.register(id, (snapshot) => {
+        shown[id] = snapshot.version;
+        clock += 8;
+      });
+    scheduler.offer({ version: 1 });
+    frames.shift()!();
+    // Version 2 comes while version 1 is half drawn: the rest of the page still gets version 1.
+    scheduler.offer({ version: 2 });
+    frames.shift()!();
+    expect(shown).toEqual({ summary: 1, a: 1, b: 1 });
+    frames.shift()!();
+    frames.shift()!();
+    expect(shown).toEqual({ summary: 2, a: 2, b: 2 });
+    expect(frames).toHaveLength(0);
+    // A chart mounting now starts from what the others show.
+    expect(scheduler.current().version).toBe(2);
+  });
+
+  it('flushAll draws the newest snapshot into every chart at once, off screen too', () => {
+    const h = harness({ a: 20, b: 20, c: 20 }, 12);
+    ['a', 'b', 'c'].forEach(h.register);
+    h.scheduler.setVisible('c', false);
+    h.scheduler.offer({ version: 1 });
+    expect(h.scheduler.flushAll().version).toBe(1);
+    expect([...h.drawn].sort()).toEqual(['a', 'b', 'c']);
+    // Nothing left to draw for version 1.
+    h.runFrame();
+    expect(h.drawn).toHaveLength(3);
   });
 });

@@ -6,7 +6,13 @@
  * with seven charts), which starves the inference loop and makes the page janky. Charts redrawn
  * one after another, stalest first, until the frame's budget is spent, keep every frame short
  * while each chart still follows the stream many times a second. Charts off screen are skipped:
- * nobody is looking at them, and they catch up when they scroll into view.
+ * nobody is looking at them, and they catch up when they scroll into view; flushAll() brings every
+ * one of them up to date at once, for a capture of the whole page.
+ *
+ * Deliveries go in rounds: a round pins one snapshot and draws it into every stale chart on screen
+ * (the summary table is one of them), over as many frames as the budget needs, before the next
+ * round takes the newest snapshot. So the counters and the charts on screen always show the same
+ * moment, or, for the frames a round spans, the moment just before.
  *
  * No React here: the UI passes `renderNow` (react-dom's flushSync), so that each delivery renders
  * and commits its one chart before the budget is checked again.
@@ -51,6 +57,10 @@ export interface ChartSchedulerOptions {
 export class ChartScheduler<T extends VersionedSnapshot> {
   private readonly entries = new Map<string, ChartEntry<T>>();
   private latest: T;
+  /** The snapshot of the round being drawn (or last drawn). */
+  private round: T;
+  /** Charts the current round has still to draw. */
+  private roundPending = new Map<ChartEntry<T>, string>();
   private scheduled = false;
   private readonly frameBudgetMs: number;
   private readonly renderNow: (render: () => void) => void;
@@ -60,6 +70,7 @@ export class ChartScheduler<T extends VersionedSnapshot> {
 
   constructor(initial: T, options: ChartSchedulerOptions = {}) {
     this.latest = initial;
+    this.round = initial;
     this.frameBudgetMs = options.frameBudgetMs ?? 12;
     this.renderNow = options.renderNow ?? ((render) => render());
     this.requestFrame =
@@ -71,9 +82,23 @@ export class ChartScheduler<T extends VersionedSnapshot> {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** The snapshot a chart mounting now should start from. */
+  /** The snapshot a chart mounting now should start from: the one the others on screen show. */
   current(): T {
-    return this.latest;
+    return this.round;
+  }
+
+  /**
+   * Draws the newest snapshot into every registered chart now, on screen or not, each rendered
+   * and committed before this returns: what a capture of the page (the session report) needs.
+   */
+  flushAll(): T {
+    this.round = this.latest;
+    this.roundPending.clear();
+    for (const [id, entry] of [...this.entries]) {
+      if (this.entries.get(id) !== entry || entry.deliveredVersion === this.round.version) continue;
+      this.deliver(entry, this.round);
+    }
+    return this.round;
   }
 
   offer(snapshot: T): void {
@@ -110,10 +135,21 @@ export class ChartScheduler<T extends VersionedSnapshot> {
     return out;
   }
 
-  private stale(): [string, ChartEntry<T>][] {
+  private stale(snapshot: T): [string, ChartEntry<T>][] {
     return [...this.entries]
-      .filter(([, entry]) => entry.visible && entry.deliveredVersion !== this.latest.version)
+      .filter(([, entry]) => entry.visible && entry.deliveredVersion !== snapshot.version)
       .sort(([, a], [, b]) => a.lastDeliveredAt - b.lastDeliveredAt);
+  }
+
+  private deliver(entry: ChartEntry<T>, snapshot: T): void {
+    const started = this.now();
+    entry.deliveredVersion = snapshot.version;
+    entry.lastDeliveredAt = started;
+    this.renderNow(() => entry.deliver(snapshot));
+    const spent = this.now() - started;
+    entry.stats.updates++;
+    entry.stats.totalMs += spent;
+    entry.stats.maxMs = Math.max(entry.stats.maxMs, spent);
   }
 
   private schedule(request = this.requestFrame): void {
@@ -125,20 +161,22 @@ export class ChartScheduler<T extends VersionedSnapshot> {
   private runFrame(): void {
     this.scheduled = false;
     const frameStart = this.now();
-    for (const [id, entry] of this.stale()) {
+    for (const [entry, id] of this.roundPending)
+      if (this.entries.get(id) !== entry || !entry.visible || entry.deliveredVersion === this.round.version)
+        this.roundPending.delete(entry);
+    // A finished round gives way to the newest snapshot; an unfinished one keeps its own.
+    if (this.roundPending.size === 0) {
+      this.round = this.latest;
+      this.roundPending = new Map(this.stale(this.round).map(([id, entry]) => [entry, id]));
+    }
+    const snapshot = this.round;
+    for (const [id, entry] of this.stale(snapshot)) {
       // A chart unregistered by an earlier delivery in this frame must not be drawn.
-      if (this.entries.get(id) !== entry) continue;
-      const snapshot = this.latest;
-      const started = this.now();
-      entry.deliveredVersion = snapshot.version;
-      entry.lastDeliveredAt = started;
-      this.renderNow(() => entry.deliver(snapshot));
-      const spent = this.now() - started;
-      entry.stats.updates++;
-      entry.stats.totalMs += spent;
-      entry.stats.maxMs = Math.max(entry.stats.maxMs, spent);
+      if (this.entries.get(id) !== entry || !this.roundPending.has(entry)) continue;
+      this.deliver(entry, snapshot);
+      this.roundPending.delete(entry);
       if (this.now() - frameStart >= this.frameBudgetMs) break;
     }
-    if (this.stale().length > 0) this.schedule();
+    if (this.roundPending.size > 0 || this.stale(this.latest).length > 0) this.schedule();
   }
 }

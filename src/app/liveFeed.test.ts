@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computePhases, type InferenceRecord, type Mode } from '../core/record';
-import { LiveFeed, throughputSeries } from './liveFeed';
+import { LiveFeed, MAX_ROWS, throughputSeries } from './liveFeed';
 import type { LivePoint, LiveSnapshot } from './liveSnapshot';
 
 let seq = 0;
@@ -95,13 +95,88 @@ describe('LiveFeed', () => {
 });
 
 describe('throughputSeries', () => {
-  it('averages answered images per second over a trailing window and drops the filling second', () => {
-    const points = [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4.2].map(
-      (t) => ({ t, mode: 'split', ok: true, images: 16, totalMs: 0 }) as LivePoint,
+  const stream = (count: number, every: number, totalMs: number) =>
+    Array.from(
+      { length: count },
+      (_, i) => ({ t: i * every, mode: 'split', ok: true, images: 16, totalMs }) as LivePoint,
     );
-    const series = throughputSeries(points, 2);
-    // Seconds 0..3 hold 32 images each; second 4 is still filling.
-    expect(series.map((row) => row.t)).toEqual([1, 2, 3]);
-    for (const row of series) expect(row.split).toBe(32);
+
+  it('averages answered images per second over a trailing window, one sample a second', () => {
+    // A 16-image request every 0.5 s, each answered 0.5 s after it began: 32 images/s throughout.
+    const series = throughputSeries(stream(20, 0.5, 500), 2);
+    expect(series.map((row) => row.t)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const row of series) expect(row.split).toBeCloseTo(32, 9);
+  });
+
+  it('draws a stream of under two seconds, with samples a fraction of a second apart', () => {
+    // 320 images as 20 requests of 16 back to back, 85 ms each: a 1.7 s stream (~188 images/s).
+    const series = throughputSeries(stream(20, 0.085, 85));
+    expect(series.length).toBeGreaterThanOrEqual(6);
+    for (let i = 1; i < series.length; i++) expect(series[i]!.t).toBeGreaterThan(series[i - 1]!.t);
+    expect(series[series.length - 1]!.t).toBeLessThanOrEqual(1.7 + 1e-9);
+    for (const row of series) {
+      // A sample counts whole requests, so an early one may miss the request still in flight.
+      expect(row.split).toBeGreaterThan(100);
+      expect(row.split).toBeLessThan(16 / 0.085 + 1);
+    }
+  });
+
+  it('has nothing to draw before the first answer', () => {
+    expect(throughputSeries([])).toEqual([]);
+    expect(throughputSeries([{ ...stream(1, 0, 0)[0]!, ok: false }])).toEqual([]);
+  });
+});
+
+describe('result rows', () => {
+  it('keeps a WebGPU run and a WASM run of the same configuration in two rows', () => {
+    const feed = new LiveFeed(() => {});
+    feed.add({ ...record('split', true, [1, 2], [1, 2]), backend: 'webgpu: google swiftshader' });
+    feed.add({ ...record('split', true, [1, 2], [1, 2]), backend: 'webgpu: google swiftshader' });
+    feed.add({ ...record('split', true, [3, 4], [0, 0]), backend: 'wasm: 1 thread' });
+    const { rows, perMode } = feed.snapshot();
+    expect(rows.map((row) => [row.backend, row.images, row.accuracy, row.current])).toEqual([
+      ['webgpu: google swiftshader', 4, 1, false],
+      ['wasm: 1 thread', 2, 0, true],
+    ]);
+    // The mode's current figures are the WASM row's alone.
+    expect(perMode.split.images).toBe(2);
+    expect(perMode.split.accuracy).toBe(0);
+  });
+
+  it('keeps device slowdowns apart, an absent slowdown counting as 1', () => {
+    const feed = new LiveFeed(() => {});
+    feed.add(record('on-device', true, [1], [1]));
+    feed.add({ ...record('on-device', true, [1], [1]), slowdown: 1 });
+    feed.add({ ...record('on-device', true, [1], [0]), slowdown: 8 });
+    const rows = feed.snapshot().rows;
+    expect(rows.map((row) => [row.slowdown, row.requests])).toEqual([
+      [1, 2],
+      [8, 1],
+    ]);
+  });
+
+  it('keeps each configuration and request size in its own row, and a return to one continues it', () => {
+    const feed = new LiveFeed(() => {});
+    feed.add(record('split', true, [1, 2], [1, 2]));
+    feed.add({ ...record('split', true, [3, 4], [0, 0]), config: 'c4-b8' });
+    feed.add(record('split', true, [1, 2, 3], [1, 2, 3]));
+    feed.add(record('split', true, [1, 2], [1, 0]));
+    const rows = feed.snapshot().rows;
+    expect(rows.map((row) => [row.config, row.imagesPerRequest, row.images, row.current])).toEqual([
+      ['c4-b2', 2, 4, true],
+      ['c4-b8', 2, 2, false],
+      ['c4-b2', 3, 3, false],
+    ]);
+  });
+
+  it(`keeps at most ${MAX_ROWS} rows, dropping the oldest that no mode is on`, () => {
+    const feed = new LiveFeed(() => {});
+    feed.add(record('on-device', true, [1], [1]));
+    for (let bits = 0; bits < MAX_ROWS + 5; bits++)
+      feed.add({ ...record('split', true, [1], [1]), config: `c4-b${bits}` });
+    const rows = feed.snapshot().rows;
+    expect(rows).toHaveLength(MAX_ROWS);
+    expect(rows[0]!.mode).toBe('on-device');
+    expect(rows[rows.length - 1]!.config).toBe(`c4-b${MAX_ROWS + 4}`);
   });
 });

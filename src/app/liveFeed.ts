@@ -20,8 +20,26 @@ import {
   type LastImage,
   type LivePoint,
   type LiveSnapshot,
+  rowKey,
   type ModeTotals,
+  type ResultRow,
+  type RowCondition,
 } from './liveSnapshot';
+
+/** A row's figures without its condition: what `perMode` holds. */
+function modeTotalsOf(row: ResultRow): ModeTotals {
+  const {
+    mode: _mode,
+    config: _config,
+    imagesPerRequest: _ipr,
+    backend: _backend,
+    slowdown: _slowdown,
+    key: _key,
+    current: _current,
+    ...totals
+  } = row;
+  return totals;
+}
 
 /** Records kept for export; charts read only the newest CHART_POINTS. */
 export const RECORD_CAPACITY = 100_000;
@@ -35,9 +53,11 @@ const ESTIMATE_POINTS = 120;
  */
 const MIN_PUBLISH_INTERVAL_MS = 70;
 
+/** Rows kept per session; beyond it the oldest rows that are no mode's current one are dropped. */
+export const MAX_ROWS = 24;
+
 interface ModeAccumulator {
-  /** config × images per request the totals belong to: a new one starts them afresh. */
-  key: string | null;
+  condition: RowCondition;
   totals: ModeTotals;
   recentTotals: RingBuffer<number>;
   recentPerImage: RingBuffer<number>;
@@ -52,7 +72,10 @@ export class LiveFeed {
   readonly uplink = new UplinkEstimator(3000, 2);
   readonly clock = new ClockOffsetEstimator();
   private counters: Counters = emptyCounters();
-  private modes = this.freshModes();
+  /** Every row of the session by key, in the order they began. */
+  private rows = new Map<string, ModeAccumulator>();
+  /** Each mode's current row key. */
+  private currentRow: Partial<Record<Mode, string>> = {};
   private firstStartedAt: number | null = null;
   private lastImage: LastImage | null = null;
   private lastError: string | null = null;
@@ -65,14 +88,33 @@ export class LiveFeed {
 
   constructor(private readonly publish: (snapshot: LiveSnapshot) => void) {}
 
-  private freshModes(): Record<Mode, ModeAccumulator> {
-    const make = (): ModeAccumulator => ({
-      key: null,
-      totals: emptyModeTotals(),
-      recentTotals: new RingBuffer<number>(200),
-      recentPerImage: new RingBuffer<number>(200),
-    });
-    return { 'on-device': make(), offload: make(), split: make() };
+  /** The row for this record's condition: a new condition (backend, slowdown, …) starts its own. */
+  private rowFor(record: InferenceRecord): ModeAccumulator {
+    const condition: RowCondition = {
+      mode: record.mode,
+      config: record.config,
+      imagesPerRequest: record.images.length,
+      backend: record.backend,
+      slowdown: record.slowdown ?? 1,
+    };
+    const key = rowKey(condition);
+    this.currentRow[record.mode] = key;
+    let row = this.rows.get(key);
+    if (!row) {
+      row = {
+        condition,
+        totals: emptyModeTotals(),
+        recentTotals: new RingBuffer<number>(200),
+        recentPerImage: new RingBuffer<number>(200),
+      };
+      this.rows.set(key, row);
+      const current = new Set(Object.values(this.currentRow));
+      for (const old of this.rows.keys()) {
+        if (this.rows.size <= MAX_ROWS) break;
+        if (!current.has(old)) this.rows.delete(old);
+      }
+    }
+    return row;
   }
 
   /** Session time axis: seconds since the first record's start. */
@@ -83,12 +125,8 @@ export class LiveFeed {
 
   add(record: InferenceRecord, lastImage?: LastImage): void {
     this.records.push(record);
-    const key = `${record.config}×${record.images.length}`;
-    if (this.modes[record.mode].key !== key) {
-      // Per-mode figures describe one configuration; mixing the old and the new would be neither.
-      this.modes[record.mode] = { ...this.freshModes()[record.mode], key };
-    }
-    const accumulator = this.modes[record.mode];
+    // Per-row figures describe one condition; mixing the old and the new would be neither.
+    const accumulator = this.rowFor(record);
     const totals = accumulator.totals;
     const images = record.images.length;
     const correct = record.ok ? correctCount(record) : 0;
@@ -182,7 +220,8 @@ export class LiveFeed {
     this.estimates.clear();
     this.uplink.clear();
     this.counters = emptyCounters();
-    this.modes = this.freshModes();
+    this.rows.clear();
+    this.currentRow = {};
     this.firstStartedAt = null;
     this.lastImage = null;
     this.lastError = null;
@@ -220,17 +259,24 @@ export class LiveFeed {
   }
 
   snapshot(): LiveSnapshot {
-    const perMode = {} as Record<Mode, ModeTotals>;
-    for (const mode of MODES) {
-      const accumulator = this.modes[mode];
+    const rows: ResultRow[] = [];
+    for (const [key, accumulator] of this.rows) {
       const totals = accumulator.recentTotals.toArray();
       const perImage = accumulator.recentPerImage.toArray();
-      perMode[mode] = {
+      rows.push({
         ...accumulator.totals,
         medianTotalMs: totals.length ? median(totals) : null,
         p95TotalMs: totals.length ? quantile(totals, 0.95) : null,
         medianPerImageMs: perImage.length ? median(perImage) : null,
-      };
+        ...accumulator.condition,
+        key,
+        current: this.currentRow[accumulator.condition.mode] === key,
+      });
+    }
+    const perMode = {} as Record<Mode, ModeTotals>;
+    for (const mode of MODES) {
+      const row = rows.find((candidate) => candidate.key === this.currentRow[mode]);
+      perMode[mode] = row ? modeTotalsOf(row) : emptyModeTotals();
     }
     const points = this.points.toArray();
     const estimate = this.uplink.estimate();
@@ -239,6 +285,7 @@ export class LiveFeed {
       version: this.version,
       counters: { ...this.counters, failedByReason: { ...this.counters.failedByReason } },
       perMode,
+      rows,
       points,
       throughput: throughputSeries(points),
       estimates: this.estimates.toArray(),
@@ -250,41 +297,48 @@ export class LiveFeed {
 }
 
 /**
- * Images answered per second, per mode: one value per second of the session clock, averaged over
- * the trailing `windowSeconds` (a 16-image request every 1.5 s would otherwise alternate 16 and 0).
+ * Images answered per second, per mode, sampled at round times on the session clock: each sample
+ * counts the images answered in the trailing `windowSeconds` (or, early in a stream, since the
+ * stream's first request began) and divides by that span. Long streams get a sample per second;
+ * a stream of a second or two gets samples a fraction of a second apart, so it is drawn too. The
+ * newest sample is at the newest answer: a window reaching past it would show a false drop.
  */
+const SHORT_STREAM_STEPS = [0.05, 0.1, 0.2, 0.25, 0.5, 1];
+
 export function throughputSeries(
   points: readonly LivePoint[],
   windowSeconds = 3,
+  samplesForShortStreams = 8,
 ): LiveSnapshot['throughput'] {
-  const bins = new Map<number, { 'on-device': number; offload: number; split: number }>();
+  const answers: { at: number; mode: Mode; images: number }[] = [];
+  let first = Infinity;
   for (const point of points) {
-    if (!point.ok) continue;
-    const second = Math.floor(point.t + point.totalMs / 1000);
-    const bin = bins.get(second) ?? { 'on-device': 0, offload: 0, split: 0 };
-    bin[point.mode] += point.images;
-    bins.set(second, bin);
+    if (point.t < first) first = point.t;
+    if (point.ok)
+      answers.push({ at: point.t + point.totalMs / 1000, mode: point.mode, images: point.images });
   }
-  if (bins.size === 0) return [];
-  const seconds = [...bins.keys()];
-  const first = Math.min(...seconds);
-  // The newest bin is still filling; drawing it would show a false drop.
-  const last = Math.max(...seconds) - 1;
+  if (answers.length === 0) return [];
+  answers.sort((a, b) => a.at - b.at);
+  const last = answers[answers.length - 1]!.at;
+  const span = last - first;
+  if (!(span > 0)) return [];
+  const step =
+    span >= windowSeconds * 2
+      ? 1
+      : (SHORT_STREAM_STEPS.find((candidate) => candidate >= span / samplesForShortStreams) ?? 1);
   const series: LiveSnapshot['throughput'] = [];
-  for (let t = first + windowSeconds - 1; t <= last; t++) {
+  for (let k = Math.floor(first / step) + 1; k * step <= last + 1e-9; k++) {
+    const t = Number((k * step).toPrecision(12));
+    const from = Math.max(first, t - windowSeconds);
+    const width = t - from;
+    if (!(width > 0)) continue;
     const sum = { 'on-device': 0, offload: 0, split: 0 };
-    for (let s = t - windowSeconds + 1; s <= t; s++) {
-      const bin = bins.get(s);
-      if (!bin) continue;
-      sum['on-device'] += bin['on-device'];
-      sum.offload += bin.offload;
-      sum.split += bin.split;
-    }
+    for (const answer of answers) if (answer.at > from && answer.at <= t) sum[answer.mode] += answer.images;
     series.push({
       t,
-      'on-device': sum['on-device'] / windowSeconds,
-      offload: sum.offload / windowSeconds,
-      split: sum.split / windowSeconds,
+      'on-device': sum['on-device'] / width,
+      offload: sum.offload / width,
+      split: sum.split / width,
     });
   }
   return series;

@@ -27,7 +27,10 @@ export interface LivePoint {
   runningAccuracy: number | null;
 }
 
-/** One mode's figures for its current configuration (config × images per request). */
+/**
+ * One mode's figures under one condition: configuration × images per request × backend × device
+ * slowdown. Results measured under different conditions are never added up.
+ */
 export interface ModeTotals {
   requests: number;
   images: number;
@@ -45,6 +48,33 @@ export interface ModeTotals {
   medianPerImageMs: number | null;
   wireBytesPerImage: number | null;
   lastConfig: string | null;
+}
+
+/** What a result row's figures were measured under. */
+export interface RowCondition {
+  mode: Mode;
+  config: string;
+  imagesPerRequest: number;
+  /** The backend's label ("wasm: 1 thread", "webgpu: google swiftshader"). */
+  backend: string;
+  /** Emulated device slowdown (1: the device's own speed). */
+  slowdown: number;
+}
+
+export interface ResultRow extends ModeTotals, RowCondition {
+  key: string;
+  /** The row the mode's newest request went to (the mode's entry in `perMode`). */
+  current: boolean;
+}
+
+export function rowKey(condition: RowCondition): string {
+  return [
+    condition.mode,
+    condition.config,
+    condition.imagesPerRequest,
+    condition.backend,
+    condition.slowdown,
+  ].join('|');
 }
 
 export interface Counters {
@@ -82,7 +112,10 @@ export interface LastImage {
 export interface LiveSnapshot {
   version: number;
   counters: Counters;
+  /** Each mode's current row (empty totals for a mode not run yet). */
   perMode: Record<Mode, ModeTotals>;
+  /** Every result row of the session, in the order they began. */
+  rows: ResultRow[];
   points: LivePoint[];
   throughput: { t: number; 'on-device': number; offload: number; split: number }[];
   estimates: EstimatePoint[];
@@ -128,6 +161,7 @@ export const EMPTY_SNAPSHOT: LiveSnapshot = {
   version: 0,
   counters: emptyCounters(),
   perMode: { 'on-device': emptyModeTotals(), offload: emptyModeTotals(), split: emptyModeTotals() },
+  rows: [],
   points: [],
   throughput: [],
   estimates: [],

@@ -1,5 +1,5 @@
 import { useAppStore } from '../app/store';
-import { Charts } from './Charts';
+import { Charts } from './charts';
 import { Controls } from './Controls';
 import { CurrentImage } from './CurrentImage';
 import { StatusPanel } from './StatusPanel';

@@ -1,25 +1,13 @@
 import type { Mode } from '../core/record';
 
-export const MODE_COLORS: Record<Mode, string> = {
-  'on-device': '#0e9f6e',
-  offload: '#d97706',
-  split: '#4f46e5',
-};
+// The colours live with the charts; re-exported for the components that draw swatches.
+export { MODE_COLORS, PHASE_COLORS } from './charts/palette';
 
 export const MODE_LABELS: Record<Mode, string> = {
   'on-device': 'On-device',
   offload: 'Offload',
   split: 'Split',
 };
-
-export const PHASE_COLORS = {
-  deviceMs: '#4f46e5',
-  encodeMs: '#a855f7',
-  networkMs: '#f59e0b',
-  serverQueueMs: '#64748b',
-  serverComputeMs: '#0ea5e9',
-  overheadMs: '#cbd5e1',
-} as const;
 
 export const PHASE_LABELS = {
   deviceMs: 'device compute',

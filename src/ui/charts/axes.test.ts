@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extentTicks, linearAxis, logAxis, niceStep } from './axisTicks';
+import { decimalsFor, extentTicks, fittedAxis, linearAxis, logAxis, niceStep, timeAxis } from './axes';
 
 describe('axis ticks', () => {
   it('picks round steps', () => {
@@ -32,5 +32,40 @@ describe('axis ticks', () => {
   it('covers a log range with powers of ten', () => {
     expect(logAxis(9, 1500)).toEqual({ domain: [1, 10000], ticks: [1, 10, 100, 1000, 10000] });
     expect(logAxis(49, 49)).toEqual({ domain: [10, 100], ticks: [10, 100] });
+  });
+
+  it('labels time ticks distinctly at every zoom, never "0 0 0 0"', () => {
+    expect(decimalsFor(0.25)).toBe(2);
+    expect(decimalsFor(5)).toBe(0);
+    expect(decimalsFor(0.1)).toBe(1);
+    const spans = [0.02, 0.05, 0.1, 0.3, 0.9, 1.7, 4, 12, 75, 600, 3600];
+    for (const start of [0, 0.137, 3.3, 118.6])
+      for (const span of spans) {
+        const axis = timeAxis(start, start + span);
+        const labels = axis.ticks.map(axis.format);
+        const where = `${start}+${span}: ${labels.join(' ')}`;
+        expect(axis.ticks.length, where).toBeGreaterThanOrEqual(2);
+        expect(axis.ticks.length, where).toBeLessThanOrEqual(7);
+        expect(new Set(labels).size, where).toBe(labels.length);
+        for (const tick of axis.ticks) {
+          expect(tick, where).toBeGreaterThanOrEqual(axis.domain[0]);
+          expect(tick, where).toBeLessThanOrEqual(axis.domain[1]);
+        }
+      }
+    const short = timeAxis(0.1, 0.9);
+    expect(short.ticks.map(short.format)).toEqual(['0.2', '0.4', '0.6', '0.8']);
+    // A single point still gets an axis with ticks.
+    expect(timeAxis(0.4, 0.4).ticks.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fits a value axis to the data with a margin, never past the ceiling', () => {
+    const accuracies = [91.7, 92.4, 93.1, 94.5];
+    const axis = fittedAxis(accuracies, 0.5, 100);
+    expect(axis.domain[0]).toBeLessThan(91.7);
+    expect(axis.domain[0]).toBeGreaterThanOrEqual(90);
+    expect(axis.domain[1]).toBeGreaterThan(94.5);
+    expect(axis.domain[1]).toBeLessThanOrEqual(96);
+    expect(fittedAxis([99.4, 99.9], 0.5, 100).domain[1]).toBe(100);
+    expect(fittedAxis([99.4, 99.9], 0.5, 100).ticks.at(-1)).toBe(100);
   });
 });

@@ -58,3 +58,106 @@ export function logAxis(min: number, max: number): LinearAxis {
   for (let exponent = low; exponent <= high; exponent++) ticks.push(10 ** exponent);
   return { domain: [ticks[0]!, ticks[ticks.length - 1]!], ticks };
 }
+
+/** Decimals that show every multiple of `step` exactly (0.25 → 2, 5 → 0). */
+export function decimalsFor(step: number): number {
+  for (let decimals = 0; decimals < 8; decimals++) {
+    const scaled = step * 10 ** decimals;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * Math.max(1, scaled)) return decimals;
+  }
+  return 8;
+}
+
+// One formatter per number of decimals, so a redraw with the same step passes recharts the same prop.
+const formatters = new Map<number, (value: number) => string>();
+function formatterFor(decimals: number): (value: number) => string {
+  let format = formatters.get(decimals);
+  if (!format) {
+    format = (value: number) => value.toFixed(decimals);
+    formatters.set(decimals, format);
+  }
+  return format;
+}
+
+export interface TimeAxis extends LinearAxis {
+  /** Tick label: as many decimals as the step needs, so neighbouring ticks never read the same. */
+  format: (value: number) => string;
+}
+
+/**
+ * A session-time axis (seconds) over exactly the data's extent, with round ticks inside it at
+ * any zoom: whole seconds over long spans, tenths or hundredths under a second. At least two ticks
+ * whenever the span is positive (recharts would otherwise pick its own and print "0 0 0 0").
+ */
+export function timeAxis(min: number, max: number, count = 5): TimeAxis {
+  if (!Number.isFinite(min) || !Number.isFinite(max))
+    return { domain: [0, 1], ticks: [0, 1], format: String };
+  const high = max > min ? max : min + 1;
+  const step = niceStep(high - min, count);
+  const ticks: number[] = [];
+  // Within a rounding error of an end, a tick is put on the end itself.
+  for (let value = Math.ceil(min / step - 1e-9) * step; value <= high + step * 1e-9; value += step)
+    ticks.push(Math.min(Math.max(Number(value.toPrecision(12)), min), high));
+  return { domain: [min, high], ticks, format: formatterFor(decimalsFor(step)) };
+}
+
+/**
+ * A value axis fitted to the data with a small margin (a tenth of the spread, at least `minPad`),
+ * never past `ceiling`: points that differ by a point or two stay apart instead of sitting on
+ * one flat line of a fixed 0-100 axis.
+ */
+export function fittedAxis(values: readonly number[], minPad: number, ceiling = Infinity): LinearAxis {
+  const finite = values.filter((value) => Number.isFinite(value));
+  if (finite.length === 0) return linearAxis(0, 1);
+  const min = Math.min(...finite);
+  const max = Math.max(...finite);
+  const pad = Math.max((max - min) * 0.1, minPad);
+  const axis = linearAxis(min - pad, Math.min(ceiling, max + pad), 4);
+  if (axis.domain[1] <= ceiling) return axis;
+  const ticks = axis.ticks.filter((tick) => tick <= ceiling);
+  if (ticks[ticks.length - 1] !== ceiling) ticks.push(ceiling);
+  return { domain: [axis.domain[0], ceiling], ticks };
+}
+
+/** Smallest and largest finite value of `keys` over `rows`. */
+export function rangeOf(rows: readonly Record<string, unknown>[], keys: readonly string[]): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const row of rows)
+    for (const key of keys) {
+      const value = row[key];
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      if (value < min) min = value;
+      if (value > max) max = value;
+    }
+  return [min, max];
+}
+
+/** A sequence-number axis of a live chart: exactly the data's extent, whole-number ticks inside. */
+export function extentAxis(rows: readonly Record<string, unknown>[], key: string): LinearAxis {
+  const [min, max] = rangeOf(rows, [key]);
+  if (!Number.isFinite(min)) return { domain: [0, 1], ticks: [0, 1] };
+  return { domain: [min, max > min ? max : min + 1], ticks: extentTicks(min, max > min ? max : min + 1) };
+}
+
+/** The session-time axis of a live chart over `rows[key]` (seconds). */
+export function rowsTimeAxis(rows: readonly Record<string, unknown>[], key: string): TimeAxis {
+  const [min, max] = rangeOf(rows, [key]);
+  return timeAxis(Number.isFinite(min) ? min : 0, Number.isFinite(max) ? max : 1);
+}
+
+export type ValueAxis = { kind: 'from-zero' } | { kind: 'log' } | { kind: 'fixed'; axis: LinearAxis };
+
+export const FROM_ZERO: ValueAxis = { kind: 'from-zero' };
+export const LOG: ValueAxis = { kind: 'log' };
+
+export function valueAxis(
+  rows: readonly Record<string, unknown>[],
+  keys: readonly string[],
+  spec: ValueAxis,
+): LinearAxis {
+  if (spec.kind === 'fixed') return spec.axis;
+  const [min, max] = rangeOf(rows, keys);
+  if (!Number.isFinite(min)) return spec.kind === 'log' ? logAxis(1, 10) : linearAxis(0, 1, 4, true);
+  return spec.kind === 'log' ? logAxis(min, max) : linearAxis(0, max, 4, true);
+}

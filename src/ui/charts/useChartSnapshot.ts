@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import { flushSync } from 'react-dom';
-import { ChartScheduler } from '../app/chartScheduler';
-import { EMPTY_SNAPSHOT, type LiveSnapshot } from '../app/liveSnapshot';
-import { useAppStore } from '../app/store';
+import { ChartScheduler } from '../../app/chartScheduler';
+import { EMPTY_SNAPSHOT, type LiveSnapshot } from '../../app/liveSnapshot';
+import { useAppStore } from '../../app/store';
 
 /** The one scheduler that feeds every chart the live snapshot (see ChartScheduler for why). */
 // The live feed publishes from inside an animation frame callback, so the charts start drawing in
