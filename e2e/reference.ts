@@ -12,6 +12,8 @@ export interface Reference {
   predictions: Record<string, Uint8Array>;
   /** Top-1 minus top-2 logit per image and configuration, as the evaluator computed it. */
   margins: Record<string, Float32Array>;
+  /** Per exit ("exit-c4"), per image: its confidence on the float bottleneck. */
+  exitConfidences: Record<string, Float32Array>;
 }
 
 const cache = new Map<number, Promise<Reference>>();
@@ -30,7 +32,12 @@ export function referencePredictions(count: number): Promise<Reference> {
         threads: 1,
       });
       if (result.problems.length > 0) throw new Error(`bundle problems: ${result.problems.join('; ')}`);
-      return { labels: test.labels, predictions: result.predictions, margins: result.margins };
+      return {
+        labels: test.labels,
+        predictions: result.predictions,
+        margins: result.margins,
+        exitConfidences: result.exitConfidences,
+      };
     })();
     cache.set(count, reference);
   }

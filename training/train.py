@@ -463,6 +463,8 @@ def main(argv=None) -> int:
         exits.append(
             {
                 "level": level_id,
+                # the exit is trained and measured on the head's float output, before quantization
+                "bottleneck": "float",
                 "file": exit_path.name,
                 "bytes": exit_path.stat().st_size,
                 "params": count_params(ex),

@@ -43,6 +43,8 @@ export interface EvalResult {
   predictions: Record<string, Uint8Array>;
   /** Per image, per configuration id: top-1 minus top-2 logit, how close the decision was. */
   margins: Record<string, Float32Array>;
+  /** Per image, per exit ("exit-c4"): the exit's confidence output on the float bottleneck. */
+  exitConfidences: Record<string, Float32Array>;
 }
 
 export function measured(correct: number, total: number): MeasuredAccuracy {
@@ -138,6 +140,7 @@ export async function evaluateBundle(
   const problems: string[] = [];
   const predictions: Record<string, Uint8Array> = {};
   const margins: Record<string, Float32Array> = {};
+  const exitConfidences: Record<string, Float32Array> = {};
   const n = test.count;
   const labels = test.labels;
   const imageShape = manifest.input.shape.slice(1);
@@ -151,7 +154,16 @@ export async function evaluateBundle(
   }
   for (const exit of manifest.earlyExits) await checkFile(pub(exit.file), exit.bytes, problems);
   if (problems.length)
-    return { total: n, full: measured(0, 0), levels: [], earlyExits: [], problems, predictions, margins };
+    return {
+      total: n,
+      full: measured(0, 0),
+      levels: [],
+      earlyExits: [],
+      problems,
+      predictions,
+      margins,
+      exitConfidences: {},
+    };
 
   // full
   const full = await session(pub(manifest.full.file), threads);
@@ -238,8 +250,10 @@ export async function evaluateBundle(
     if (!logits || !conf)
       throw new Error(`${exit.file}: outputs ${exit.outputs.logits}/${exit.outputs.confidence} missing`);
     const pred = new Uint8Array(n);
-    argmaxRows(logits.data, n, manifest.classes.length, pred, 0);
+    margins[`exit-${exit.level}`] = new Float32Array(n);
+    argmaxRows(logits.data, n, manifest.classes.length, pred, 0, margins[`exit-${exit.level}`]);
     predictions[`exit-${exit.level}`] = pred;
+    exitConfidences[`exit-${exit.level}`] = conf.data;
     const correct = countCorrect(pred, labels);
     const thresholds = exit.thresholds.map(({ threshold }) => {
       let covered = 0;
@@ -269,7 +283,53 @@ export async function evaluateBundle(
           .join('  '),
     );
   }
-  return { total: n, full: fullAcc, levels, earlyExits, problems, predictions, margins };
+  return { total: n, full: fullAcc, levels, earlyExits, problems, predictions, margins, exitConfidences };
+}
+
+export interface SplitWithExitAnswers {
+  /** Final answer per image: the exit's where it was confident enough, else the tail's. */
+  predicted: Uint8Array;
+  /** 1 where the exit answered (confidence >= threshold on the float bottleneck), else 0. */
+  exited: Uint8Array;
+  /** Top-1 minus top-2 logit of whichever model answered. */
+  margins: Float32Array;
+  /** Per image: the exit's confidence minus the threshold, how close the exit decision was. */
+  thresholdMargins: Float32Array;
+}
+
+/**
+ * What split mode with an early exit answers per image: head -> exit on the float bottleneck;
+ * at confidence >= threshold the exit's class, otherwise head -> quantize at `bits` -> tail, exactly
+ * as the device and the tail server run it.
+ */
+export function splitWithExitAnswers(
+  result: EvalResult,
+  levelId: string,
+  bits: number,
+  threshold: number,
+): SplitWithExitAnswers {
+  const tail = result.predictions[`${levelId}-b${bits}`];
+  const tailMargins = result.margins[`${levelId}-b${bits}`];
+  const exit = result.predictions[`exit-${levelId}`];
+  const exitMargins = result.margins[`exit-${levelId}`];
+  const confidence = result.exitConfidences[`exit-${levelId}`];
+  if (!tail || !tailMargins || !exit || !exitMargins || !confidence)
+    throw new Error(`no evaluation of ${levelId} at ${bits} bits with its exit`);
+  const n = tail.length;
+  const answers: SplitWithExitAnswers = {
+    predicted: new Uint8Array(n),
+    exited: new Uint8Array(n),
+    margins: new Float32Array(n),
+    thresholdMargins: new Float32Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const exits = confidence[i]! >= threshold;
+    answers.exited[i] = exits ? 1 : 0;
+    answers.predicted[i] = exits ? exit[i]! : tail[i]!;
+    answers.margins[i] = exits ? exitMargins[i]! : tailMargins[i]!;
+    answers.thresholdMargins[i] = confidence[i]! - threshold;
+  }
+  return answers;
 }
 
 /** Writes the measured accuracies into the manifest (in place). */

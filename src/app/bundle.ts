@@ -42,9 +42,23 @@ export interface DeviceBundle {
   backend: BackendInfo;
   full: ModelSession;
   heads: Map<string, ModelSession>;
+  /** Early-exit classifiers by level id: they read that level's float bottleneck. */
+  exits: Map<string, ModelSession>;
+  /**
+   * One timed run per session at the warm-up batch size, after its warm-up, at real device speed:
+   * the cost model's first device-compute figures.
+   */
+  calibration: readonly DeviceCalibration[];
   /** Batch sizes every session has already run while loading, so a stream need not warm them again. */
   warmedBatchSizes: readonly number[];
   dispose(): Promise<void>;
+}
+
+export interface DeviceCalibration {
+  /** Session name: "full", "head-c4", "exit-c4". */
+  model: string;
+  batch: number;
+  ms: number;
 }
 
 export async function fetchManifest(): Promise<ModelManifest> {
@@ -82,6 +96,11 @@ export function deviceFiles(manifest: ModelManifest): { name: string; file: stri
       file: level.head.file,
       bytes: level.head.bytes,
     })),
+    ...manifest.earlyExits.map((exit) => ({
+      name: `exit ${exit.level}`,
+      file: exit.file,
+      bytes: exit.bytes,
+    })),
   ];
 }
 
@@ -99,6 +118,9 @@ export async function loadDeviceBundle(
     const headBytes = await Promise.all(
       manifest.levels.map((level) => modelBytes(manifest, level.head.file, level.head.bytes, onProgress)),
     );
+    const exitBytes = await Promise.all(
+      manifest.earlyExits.map((exit) => modelBytes(manifest, exit.file, exit.bytes, onProgress)),
+    );
     onStep(`creating ${kind} sessions`);
     const full = await createModelSession('full', fullBytes, kind, capabilities, imageShape);
     created.push(full);
@@ -114,17 +136,39 @@ export async function loadDeviceBundle(
       created.push(head);
       heads.set(level.id, head);
     }
+    const exits = new Map<string, ModelSession>();
+    const inputShapes = new Map<ModelSession, readonly number[]>();
+    for (const [i, exit] of manifest.earlyExits.entries()) {
+      const level = manifest.levels.find((entry) => entry.id === exit.level);
+      if (!level) throw new Error(`manifest: early exit ${exit.file} reads unknown level ${exit.level}`);
+      const session = await createModelSession(
+        `exit-${exit.level}`,
+        exitBytes[i]!,
+        kind,
+        capabilities,
+        level.bottleneckShape,
+      );
+      created.push(session);
+      exits.set(exit.level, session);
+      inputShapes.set(session, level.bottleneckShape);
+    }
     // The first run compiles shaders / allocates buffers; do it now, not in the first measurement.
     onStep('warming up');
     const warmUpStarted = performance.now();
-    const elements = imageShape.reduce((a, b) => a * b, 1);
     const [single, batch] = LOAD_WARM_UP_BATCH_SIZES;
+    const calibration: DeviceCalibration[] = [];
     for (const session of created) {
+      const elements = (inputShapes.get(session) ?? imageShape).reduce((a, b) => a * b, 1);
       const batchRuns =
         kind !== 'wasm' ? 1 : session === full ? WASM_FULL_WARM_UP_RUNS : WASM_HEAD_WARM_UP_RUNS;
       await session.run(new Float32Array(single * elements), single);
       // A fresh input each run: ORT's proxy worker takes ownership of (transfers) the buffer.
       for (let run = 0; run < batchRuns; run++) await session.run(new Float32Array(batch * elements), batch);
+      // Timed after the warm-up (on WebGPU the warm-up run compiled the shaders, so one more).
+      const input = new Float32Array(batch * elements);
+      const timedFrom = performance.now();
+      await session.run(input, batch);
+      calibration.push({ model: session.name, batch, ms: performance.now() - timedFrom });
     }
     log.info(
       `bundle ready on ${kind}: full + ${heads.size} heads, warmed up in ${(performance.now() - warmUpStarted).toFixed(0)} ms`,
@@ -134,6 +178,8 @@ export async function loadDeviceBundle(
       backend: describeBackend(kind, capabilities),
       full,
       heads,
+      exits,
+      calibration,
       warmedBatchSizes: LOAD_WARM_UP_BATCH_SIZES,
       async dispose() {
         await Promise.all(created.map((session) => session.dispose()));

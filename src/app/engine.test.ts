@@ -16,20 +16,64 @@ const manifest = {
   input: { shape: [-1, 1, 28, 28] },
   classes: Array.from({ length: CLASSES }, (_, i) => `class ${i}`),
   full: { output: 'logits' },
+  quantization: { minBits: 1, maxBits: 8 },
   levels: [{ id: 'c4', elements: ELEMENTS, bottleneckShape: [4, 7, 7], head: { output: 'bottleneck' } }],
+  earlyExits: [
+    {
+      level: 'c4',
+      bottleneck: 'float',
+      outputs: { logits: 'logits', confidence: 'confidence' },
+      thresholds: [
+        { threshold: 0.9, coverage: 0.5, accuracy: 1 },
+        { threshold: 0.4, coverage: 1, accuracy: 0.9 },
+      ],
+    },
+  ],
 } as unknown as ModelManifest;
 
-/** A model that answers class (first pixel % 10) for every image, instantly. */
+/** Every run a fake session was asked for: its batch and how many times it was to repeat. */
+const runsOf = new Map<string, { batch: number; repeats: number }[]>();
+
+/**
+ * A model that answers class (first pixel % 10) for every image, instantly. A head passes the
+ * first pixel through as its first bottleneck value, so the fake exit can tell images apart.
+ */
 function fakeSession(name: string, output: string, perItem: number): ModelSession {
   return {
     name,
     backend: 'wasm',
-    async run(input, batch) {
+    async run(input, batch, repeats = 1) {
+      runsOf.set(name, [...(runsOf.get(name) ?? []), { batch, repeats }]);
       const out = new Float32Array(batch * perItem);
+      const inputPerItem = input.length / batch;
       if (output === 'logits')
-        for (let i = 0; i < batch; i++) out[i * perItem + (Math.round(input[i * 784]! * 255) % 10)] = 5;
-      else out.fill(0.5);
+        for (let i = 0; i < batch; i++)
+          out[i * perItem + (Math.round(input[i * inputPerItem]! * 255) % 10)] = 5;
+      else {
+        out.fill(0.5);
+        for (let i = 0; i < batch; i++) out[i * perItem] = input[i * inputPerItem]!;
+      }
       return { [output]: out };
+    },
+    async dispose() {},
+  };
+}
+
+/** An exit that is sure (0.95) of images with an odd first pixel, unsure (0.5) of the rest; its answer is the pixel % 10. */
+function fakeExit(): ModelSession {
+  return {
+    name: 'exit-c4',
+    backend: 'wasm',
+    async run(input, batch, repeats = 1) {
+      runsOf.set('exit-c4', [...(runsOf.get('exit-c4') ?? []), { batch, repeats }]);
+      const logits = new Float32Array(batch * CLASSES);
+      const confidence = new Float32Array(batch);
+      for (let i = 0; i < batch; i++) {
+        const pixel = Math.round(input[i * ELEMENTS]! * 255);
+        logits[i * CLASSES + (pixel % 10)] = 5;
+        confidence[i] = pixel % 2 === 1 ? 0.95 : 0.5;
+      }
+      return { logits, confidence };
     },
     async dispose() {},
   };
@@ -136,6 +180,8 @@ function bundle(): DeviceBundle {
     backend: { kind: 'wasm', label: 'wasm: test', wasmThreads: 1 },
     full: fakeSession('full', 'logits', CLASSES),
     heads: new Map([['c4', fakeSession('head-c4', 'bottleneck', ELEMENTS)]]),
+    exits: new Map([['c4', fakeExit()]]),
+    calibration: [{ model: 'full', batch: 4, ms: 2 }],
     warmedBatchSizes: [],
     async dispose() {},
   };
@@ -160,6 +206,7 @@ describe('Engine', () => {
       busy: false,
       errors: { models: null, dataset: null, server: null },
     });
+    runsOf.clear();
     tail = new FakeTail();
     engine = new Engine(tail);
     engine.useLoaded(bundle(), testSet(100));
@@ -234,9 +281,9 @@ describe('Engine', () => {
     const batches: number[] = [];
     const head = loaded.heads.get('c4')!;
     const run = head.run.bind(head);
-    head.run = (input, batch) => {
+    head.run = (input, batch, repeats) => {
       batches.push(batch);
-      return run(input, batch);
+      return run(input, batch, repeats);
     };
     engine.useLoaded(loaded, testSet(100));
     useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 4 });
@@ -245,7 +292,72 @@ describe('Engine', () => {
     useAppStore.getState().updateSettings({ imagesPerRequest: 2 });
     await engine.step();
     await engine.step();
-    // Size 4 was warmed while loading; size 2 gets one warm-up run before its first request only.
-    expect(batches).toEqual([4, 4, 2, 2, 2]);
+    // Size 4 was warmed while loading; size 2 gets one untimed warm-up run and one timed run that
+    // calibrates the cost model, before its first request only.
+    expect(batches).toEqual([4, 4, 2, 2, 2, 2]);
+  });
+
+  it('runs every device model k times at slowdown k and says so on the record', async () => {
+    useAppStore
+      .getState()
+      .updateSettings({ mode: 'compare', imagesPerRequest: 4, slowdown: 8, exitThreshold: 0.9 });
+    await engine.step();
+    const timed = (name: string) => runsOf.get(name)!.filter((run) => run.repeats !== 1);
+    expect(timed('full')).toEqual([{ batch: 4, repeats: 8 }]);
+    expect(timed('head-c4')).toEqual([{ batch: 4, repeats: 8 }]);
+    expect(timed('exit-c4')).toEqual([{ batch: 4, repeats: 8 }]);
+    const records = engine.feed.records.toArray();
+    expect(records.map((record) => record.slowdown)).toEqual([8, 8, 8]);
+  });
+
+  it('answers the images the exit is sure of on the device and sends only the rest', async () => {
+    useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 4, exitThreshold: 0.9 });
+    await engine.step();
+    const [record] = engine.feed.records.toArray();
+    // Images 0..3: 1 and 3 have odd first pixels, so the exit answers them (right: pixel % 10 = label).
+    expect(record!.config).toBe('c4-b2-x0.9');
+    expect(record!.images.map((image) => image.earlyExit === true)).toEqual([false, true, false, true]);
+    expect(record!.images.map((image) => image.predicted)).toEqual([0, 1, 0, 3]);
+    expect(record!.images.map((image) => image.index)).toEqual([0, 1, 2, 3]);
+    // Two images' codes went out, 2 bits × 196 values each.
+    expect(record!.payloadBytes).toBe(2 * 49);
+    const { counters } = engine.feed.snapshot();
+    expect(counters.sent).toBe(1);
+  });
+
+  it('sends no message for a request whose images all exit, and counts its bytes as 0', async () => {
+    useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 2, startIndex: 1, seed: 0 });
+    useAppStore.getState().updateSettings({ exitThreshold: 0.4 });
+    await engine.step();
+    const [record] = engine.feed.records.toArray();
+    expect(record!.ok).toBe(true);
+    expect(record!.images.every((image) => image.earlyExit)).toBe(true);
+    expect(record!.wireBytes).toBe(0);
+    expect(record!.requestId).toBe(0);
+    expect(tail.pending).toHaveLength(0);
+    const { counters, perMode } = engine.feed.snapshot();
+    expect(counters.sent).toBe(0);
+    expect(perMode.split.wireBytesPerImage).toBe(0);
+  });
+
+  it('ignores a threshold the manifest does not list, rather than inventing an exit', async () => {
+    useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 4, exitThreshold: 0.77 });
+    await engine.step();
+    const [record] = engine.feed.records.toArray();
+    expect(record!.config).toBe('c4-b2');
+    expect(record!.images.some((image) => image.earlyExit)).toBe(false);
+  });
+
+  it('puts the prediction made before each request on its record', async () => {
+    useAppStore.getState().updateSettings({ mode: 'on-device', imagesPerRequest: 4 });
+    await engine.step();
+    const [record] = engine.feed.records.toArray();
+    expect(record!.prediction?.candidate).toBe('full');
+    expect(record!.prediction!.medianMs).toBeGreaterThanOrEqual(0);
+    expect(record!.prediction!.p90Ms).toBeGreaterThanOrEqual(record!.prediction!.medianMs);
+    const view = engine.predictions()!;
+    const row = view.rows.find((entry) => entry.candidate === 'full')!;
+    expect(row.prediction.ok).toBe(true);
+    expect(row.measured?.requests).toBe(1);
   });
 });

@@ -5,8 +5,18 @@
  * client touch ORT and the socket.
  */
 import { encodeBottleneck, quantize } from '../core/codec';
+import {
+  allCandidates,
+  candidateId,
+  CostModel,
+  splitCandidateId,
+  type Candidate,
+  type MeasuredLatency,
+  type PredictionResult,
+  type UplinkInput,
+} from '../core/costModel';
 import { createLogger } from '../core/log';
-import { payloadBytesPerImage, splitConfigId, type LevelEntry } from '../core/manifest';
+import { payloadBytesPerImage, type EarlyExitEntry, type LevelEntry } from '../core/manifest';
 import {
   encodeOffloadRequest,
   writeSplitHeader,
@@ -72,6 +82,56 @@ function measureOffloadSizes(testSet: TestSet, images = 500): { png: number; raw
   return { png: png / count, raw: testSet.width * testSet.height, images: count };
 }
 
+/** What the runners of one request share. */
+interface DeviceRequest {
+  bundle: DeviceBundle;
+  testSet: TestSet;
+  /** The feed session the request belongs to. */
+  session: number;
+  indices: number[];
+  labels: number[];
+  settings: RunSettings;
+  /** Emulated slowdown: each device model runs this many times. */
+  slowdown: number;
+  start: number;
+  base: Pick<
+    InferenceRecord,
+    'seq' | 'mode' | 'backend' | 'slowdown' | 'startedAt' | 'epochMs' | 'prediction'
+  >;
+}
+
+/** One row of the predictions table: a candidate's predicted and measured latency. */
+export interface CandidateLatency {
+  candidate: string;
+  prediction: PredictionResult;
+  measured: MeasuredLatency | null;
+}
+
+export interface PredictionsView {
+  images: number;
+  slowdown: number;
+  uplink: UplinkInput;
+  rows: CandidateLatency[];
+}
+
+/** A device model not run at the current size and slowdown for this long is measured again. */
+const DEVICE_COST_MAX_AGE_MS = 20_000;
+/** Re-measuring candidates that are not running may take at most this share of a run's time. */
+const DEVICE_REFRESH_BUDGET = 0.03;
+
+/**
+ * The estimator's relative uncertainty, if it states one: the cost model widens the uplink time by
+ * it. (Names the estimator may use; absent means the estimate is taken as exact.)
+ */
+function uplinkUncertainty(estimate: { uplinkBps: number | null }): number | undefined {
+  const fields = estimate as unknown as Record<string, unknown>;
+  for (const key of ['uplinkRelativeUncertainty', 'relativeUncertainty'])
+    if (typeof fields[key] === 'number' && Number.isFinite(fields[key])) return fields[key];
+  const absolute = fields['uplinkUncertaintyBps'];
+  if (typeof absolute === 'number' && estimate.uplinkBps) return absolute / estimate.uplinkBps;
+  return undefined;
+}
+
 export class Engine {
   readonly feed = new LiveFeed((snapshot) => useAppStore.getState().publishLive(snapshot));
   private bundle: DeviceBundle | null = null;
@@ -89,6 +149,10 @@ export class Engine {
   /** Batch sizes each session has run since it was created, beyond those the bundle warmed. */
   private readonly warmedBatchSizes = new WeakMap<ModelSession, Set<number>>();
   private imagesThisRun = 0;
+  /** Prices every candidate from live measurements; one per loaded bundle (device times are per backend). */
+  private costModel: CostModel | null = null;
+  private runStartedAt = 0;
+  private refreshSpentMs = 0;
   private idleProbeTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly tail: TailLink) {}
@@ -99,6 +163,7 @@ export class Engine {
    */
   useLoaded(bundle: DeviceBundle, testSet: TestSet): void {
     this.bundle = bundle;
+    this.attachCostModel(bundle);
     this.testSet = testSet;
     this.store.setSystem({
       manifest: bundle.manifest,
@@ -192,6 +257,7 @@ export class Engine {
         (progress) => this.store.setFileProgress(progress),
         (detail) => this.store.setSystem({ phaseDetail: detail }),
       );
+      this.attachCostModel(this.bundle);
       this.store.setSystem({ backend: this.bundle.backend });
     } catch (error) {
       const message = (error as Error).message;
@@ -201,6 +267,13 @@ export class Engine {
       return;
     }
     this.updatePhase();
+  }
+
+  /** A fresh cost model for a new bundle, calibrated with the bundle's own timed warm-up runs. */
+  private attachCostModel(bundle: DeviceBundle): void {
+    const model = new CostModel(bundle.manifest);
+    for (const run of bundle.calibration ?? []) model.addDeviceRun(run.model, run.batch, 1, run.ms, now());
+    this.costModel = model;
   }
 
   private updatePhase(): void {
@@ -290,6 +363,8 @@ export class Engine {
     if (this.running || this.store.busy || !this.ready) return;
     this.store.setRunning(true);
     this.imagesThisRun = 0;
+    this.runStartedAt = now();
+    this.refreshSpentMs = 0;
     const token = ++this.runToken;
     void this.loop(token).catch((error: unknown) => {
       log.error(`stream stopped: ${(error as Error).message}`);
@@ -318,6 +393,14 @@ export class Engine {
     } finally {
       this.store.setBusy(false);
     }
+  }
+
+  /**
+   * Position in the test-image order where the next Start or Step continues (null before the
+   * first): the Start index field is set to it when a run ends, so the field and Start agree.
+   */
+  get nextStartIndex(): number | null {
+    return this.cursor?.offset ?? null;
   }
 
   resetSession(): void {
@@ -363,6 +446,8 @@ export class Engine {
         // transfer from sharing the link with the next mode's.
         await this.waitForSlot(settings.maxInFlight, token);
         if (token !== this.runToken) break;
+        if (mode === modes[0]) await this.refreshStaleDeviceCost(settings);
+        if (token !== this.runToken) break;
         const { completion } = await this.launch(mode, indices, settings);
         this.inFlight++;
         void completion.finally(() => {
@@ -387,6 +472,7 @@ export class Engine {
    * Runs the device part of one request (compute and encode, serialised on the device) and
    * returns a promise for the rest (the network round trip), wrapped so that awaiting the device
    * part does not also await the transfer: the next request's compute overlaps this transfer.
+   * Each kind of execution has its own runner; this only prepares what they share.
    */
   private async launch(
     mode: Mode,
@@ -399,138 +485,264 @@ export class Engine {
     if (!bundle || !testSet) return { completion: Promise.resolve() };
     // Records of a cleared session must not land in the new one.
     const session = this.feed.session;
-    await this.warmUp(bundle, mode, settings, indices.length);
+    const exit = mode === 'split' ? this.exitOf(bundle, settings) : null;
+    await this.warmUp(bundle, mode, settings, indices.length, exit);
+    const candidate = this.candidateOf(mode, settings, exit);
+    const predicted = candidate ? this.predict(candidate, indices.length, settings.slowdown) : null;
     const seq = ++this.seq;
     const start = now();
-    const base = {
-      seq,
-      mode,
-      backend: bundle.backend.label,
-      startedAt: start,
-      epochMs: performance.timeOrigin + start,
+    const request: DeviceRequest = {
+      bundle,
+      testSet,
+      session,
+      indices,
+      labels: indices.map((index) => testSet.labels[index]!),
+      settings,
+      slowdown: settings.slowdown,
+      start,
+      base: {
+        seq,
+        mode,
+        backend: bundle.backend.label,
+        slowdown: settings.slowdown,
+        startedAt: start,
+        epochMs: performance.timeOrigin + start,
+        ...(predicted?.ok
+          ? {
+              prediction: {
+                candidate: predicted.candidate,
+                medianMs: predicted.medianMs,
+                p90Ms: predicted.p90Ms,
+              },
+            }
+          : {}),
+      },
     };
-    const labels = indices.map((index) => testSet.labels[index]!);
-    const failedImages = (): ImageOutcome[] =>
-      indices.map((index, i) => ({ index, label: labels[i]!, predicted: -1, confidence: 0 }));
-    const fail = (
-      config: string,
-      reason: FailureReason,
-      message: string,
-      t: RequestTimestamps,
-      extra: Partial<InferenceRecord> = {},
-    ) => {
-      if (session !== this.feed.session) return;
-      this.feed.add({
-        ...base,
-        requestId: 0,
-        config,
-        images: failedImages(),
-        payloadBytes: 0,
-        wireBytes: 0,
-        phases: computePhases(t),
-        ok: false,
-        failure: { reason, message },
-        ...extra,
-      });
-    };
+    if (mode === 'on-device') return this.runOnDevice(request);
+    if (mode === 'offload') return this.runOffload(request);
+    return this.runSplit(request, exit);
+  }
 
-    if (mode === 'on-device') {
-      try {
-        const logits = (await bundle.full.run(batchInput(testSet, indices), indices.length))[
-          bundle.manifest.full.output
-        ]!;
-        const computeEnd = now();
-        const classes = bundle.manifest.classes.length;
-        const images = indices.map((index, i) => ({
-          index,
-          label: labels[i]!,
-          ...softmaxTop(logits, i * classes, classes),
-        }));
-        const end = now();
-        if (session !== this.feed.session) return { completion: Promise.resolve() };
-        this.feed.add(
-          {
-            ...base,
-            requestId: 0,
-            config: 'full',
-            images,
-            payloadBytes: 0,
-            wireBytes: 0,
-            phases: computePhases({ start, computeEnd, encodeEnd: computeEnd, end }),
-            ok: true,
-          },
-          this.lastImage(images[0]!, mode, 'full', null),
-        );
-      } catch (error) {
-        const end = now();
-        fail('full', 'device-error', (error as Error).message, {
-          start,
-          computeEnd: end,
-          encodeEnd: end,
-          end,
-        });
-      }
-      return { completion: Promise.resolve() };
-    }
-
-    let frame: Uint8Array;
-    let payloadBytes: number;
-    let config: string;
-    let computeEnd = start;
-    let codesPreview: LastImage['codes'] = null;
-    const requestId = this.nextRequestId++;
+  /** The full model on the device: nothing is sent. */
+  private async runOnDevice(request: DeviceRequest): Promise<{ completion: Promise<void> }> {
+    const { bundle, testSet, indices, labels, start } = request;
     try {
-      if (mode === 'split') {
-        const level = this.level(settings.levelId);
-        config = splitConfigId(level.id, settings.bits);
-        const head = bundle.heads.get(level.id)!;
-        const bottleneck = (await head.run(batchInput(testSet, indices), indices.length))[level.head.output]!;
-        computeEnd = now();
-        const perImage = payloadBytesPerImage(level.elements, settings.bits);
-        payloadBytes = perImage * indices.length;
-        const buffer = new Uint8Array(SPLIT_HEADER_MAX_BYTES + payloadBytes);
-        const headerLength = writeSplitHeader(buffer, {
-          requestId,
-          levelIndex: bundle.manifest.levels.indexOf(level),
-          bits: settings.bits,
-          count: indices.length,
-        });
-        for (let i = 0; i < indices.length; i++) {
-          const values = bottleneck.subarray(i * level.elements, (i + 1) * level.elements);
-          encodeBottleneck(values, settings.bits, buffer, headerLength + i * perImage);
-        }
-        frame = buffer.subarray(0, headerLength + payloadBytes);
-        codesPreview = {
-          values: Array.from(quantize(bottleneck.subarray(0, level.elements), settings.bits)),
-          shape: level.bottleneckShape,
-          bits: settings.bits,
-        };
-      } else {
-        config = offloadConfigName(settings.format, settings.webpQuality);
-        const images = await Promise.all(
-          indices.map((index) =>
-            encodeImage(imagePixels(testSet, index), settings.format, settings.webpQuality),
-          ),
-        );
-        payloadBytes = images.reduce((sum, image) => sum + image.length, 0);
-        frame = encodeOffloadRequest({ requestId, format: settings.format, images });
-      }
+      const logits = (await this.runModel(bundle.full, batchInput(testSet, indices), request))[
+        bundle.manifest.full.output
+      ]!;
+      const computeEnd = now();
+      const classes = bundle.manifest.classes.length;
+      const images = indices.map((index, i) => ({
+        index,
+        label: labels[i]!,
+        ...softmaxTop(logits, i * classes, classes),
+      }));
+      const end = now();
+      this.addRecord(
+        request,
+        {
+          ...request.base,
+          requestId: 0,
+          config: 'full',
+          images,
+          payloadBytes: 0,
+          wireBytes: 0,
+          phases: computePhases({ start, computeEnd, encodeEnd: computeEnd, end }),
+          ok: true,
+        },
+        this.lastImage(images[0]!, 'on-device', 'full', null),
+      );
     } catch (error) {
       const end = now();
-      const failedConfig =
-        mode === 'split' ? splitConfigId(settings.levelId, settings.bits) : settings.format;
-      fail(failedConfig, computeEnd === start ? 'device-error' : 'encode-error', (error as Error).message, {
+      this.failRecord(request, 'full', 'device-error', (error as Error).message, {
         start,
-        computeEnd: computeEnd === start ? end : computeEnd,
+        computeEnd: end,
+        encodeEnd: end,
+        end,
+      });
+    }
+    return { completion: Promise.resolve() };
+  }
+
+  /** The images, encoded, to the server's full model. */
+  private async runOffload(request: DeviceRequest): Promise<{ completion: Promise<void> }> {
+    const { testSet, indices, settings, start } = request;
+    const config = offloadConfigName(settings.format, settings.webpQuality);
+    const requestId = this.nextRequestId++;
+    let frame: Uint8Array;
+    let payloadBytes: number;
+    try {
+      const images = await Promise.all(
+        indices.map((index) =>
+          encodeImage(imagePixels(testSet, index), settings.format, settings.webpQuality),
+        ),
+      );
+      payloadBytes = images.reduce((sum, image) => sum + image.length, 0);
+      frame = encodeOffloadRequest({ requestId, format: settings.format, images });
+    } catch (error) {
+      const end = now();
+      this.failRecord(request, settings.format, 'encode-error', (error as Error).message, {
+        start,
+        computeEnd: start,
         encodeEnd: end,
         end,
       });
       return { completion: Promise.resolve() };
     }
+    return this.send(request, {
+      requestId,
+      frame,
+      payloadBytes,
+      config,
+      computeEnd: start,
+      codes: null,
+      exited: [],
+    });
+  }
+
+  /**
+   * The head on the device, then (with an exit) the level's exit classifier on the float
+   * bottleneck: images it is confident enough about are answered here and send nothing; the codes
+   * of the rest go to the tail. A request whose images all exit sends no message at all.
+   */
+  private async runSplit(
+    request: DeviceRequest,
+    exit: { session: ModelSession; entry: EarlyExitEntry; threshold: number } | null,
+  ): Promise<{ completion: Promise<void> }> {
+    const { bundle, testSet, indices, labels, settings, start } = request;
+    const level = this.level(settings.levelId);
+    const config = splitCandidateId(level.id, settings.bits, exit?.threshold ?? null);
+    let computeEnd: number;
+    let exited: { position: number; outcome: ImageOutcome }[] = [];
+    let bottleneck: Float32Array;
+    try {
+      const head = bundle.heads.get(level.id)!;
+      bottleneck = (await this.runModel(head, batchInput(testSet, indices), request))[level.head.output]!;
+      if (exit) {
+        // The exit reads the float bottleneck, as the manifest's coverage and accuracy were measured.
+        const outputs = await this.runModel(exit.session, bottleneck.slice(), request);
+        const logits = outputs[exit.entry.outputs.logits]!;
+        const confidence = outputs[exit.entry.outputs.confidence]!;
+        const classes = bundle.manifest.classes.length;
+        exited = indices.flatMap((index, i) => {
+          if (!(confidence[i]! >= exit.threshold)) return [];
+          const predicted = softmaxTop(logits, i * classes, classes).predicted;
+          return [
+            {
+              position: i,
+              outcome: { index, label: labels[i]!, predicted, confidence: confidence[i]!, earlyExit: true },
+            },
+          ];
+        });
+      }
+      computeEnd = now();
+    } catch (error) {
+      const end = now();
+      this.failRecord(request, config, 'device-error', (error as Error).message, {
+        start,
+        computeEnd: end,
+        encodeEnd: end,
+        end,
+      });
+      return { completion: Promise.resolve() };
+    }
+    const exitedAt = new Set(exited.map((entry) => entry.position));
+    const sentPositions = indices.map((_, i) => i).filter((i) => !exitedAt.has(i));
+    if (sentPositions.length === 0) {
+      const end = now();
+      const images = exited.map((entry) => entry.outcome);
+      this.addRecord(
+        request,
+        {
+          ...request.base,
+          requestId: 0,
+          config,
+          images,
+          payloadBytes: 0,
+          wireBytes: 0,
+          phases: computePhases({ start, computeEnd, encodeEnd: computeEnd, end }),
+          ok: true,
+        },
+        this.lastImage(images[0]!, 'split', config, null),
+      );
+      return { completion: Promise.resolve() };
+    }
+    const requestId = this.nextRequestId++;
+    let frame: Uint8Array;
+    let payloadBytes: number;
+    let codes: LastImage['codes'];
+    try {
+      const perImage = payloadBytesPerImage(level.elements, settings.bits);
+      payloadBytes = perImage * sentPositions.length;
+      const buffer = new Uint8Array(SPLIT_HEADER_MAX_BYTES + payloadBytes);
+      const headerLength = writeSplitHeader(buffer, {
+        requestId,
+        levelIndex: bundle.manifest.levels.indexOf(level),
+        bits: settings.bits,
+        count: sentPositions.length,
+      });
+      for (const [slot, i] of sentPositions.entries()) {
+        const values = bottleneck.subarray(i * level.elements, (i + 1) * level.elements);
+        encodeBottleneck(values, settings.bits, buffer, headerLength + slot * perImage);
+      }
+      frame = buffer.subarray(0, headerLength + payloadBytes);
+      const first = sentPositions[0]!;
+      codes = {
+        values: Array.from(
+          quantize(bottleneck.subarray(first * level.elements, (first + 1) * level.elements), settings.bits),
+        ),
+        shape: level.bottleneckShape,
+        bits: settings.bits,
+      };
+    } catch (error) {
+      const end = now();
+      this.failRecord(request, config, 'encode-error', (error as Error).message, {
+        start,
+        computeEnd,
+        encodeEnd: end,
+        end,
+      });
+      return { completion: Promise.resolve() };
+    }
+    return this.send(request, {
+      requestId,
+      frame,
+      payloadBytes,
+      config,
+      computeEnd,
+      codes,
+      exited,
+      sentPositions,
+    });
+  }
+
+  /** Hands one encoded request to the socket; the completion turns the reply into the record. */
+  private send(
+    request: DeviceRequest,
+    message: {
+      requestId: number;
+      frame: Uint8Array;
+      payloadBytes: number;
+      config: string;
+      computeEnd: number;
+      codes: LastImage['codes'];
+      /** Images the exit answered on the device, by their position in the request. */
+      exited: { position: number; outcome: ImageOutcome }[];
+      /** Positions of the images sent, in frame order (default: all). */
+      sentPositions?: number[];
+    },
+  ): { completion: Promise<void> } {
+    const { indices, labels, start, session } = request;
+    const mode = request.base.mode;
+    const { requestId, frame, payloadBytes, config, computeEnd, codes, exited } = message;
+    const sentPositions = message.sentPositions ?? indices.map((_, i) => i);
     const encodeEnd = now();
     this.lastTrafficAt = encodeEnd;
+    const uplinkAtSend = this.uplinkNow().bps;
     const sending = this.tail.infer(frame, REQUEST_TIMEOUT_MS);
     this.feed.noteSent();
+    const failedImages = (): ImageOutcome[] =>
+      indices.map((index, i) => ({ index, label: labels[i]!, predicted: -1, confidence: 0 }));
     const completion = sending.then((outcome) => {
       this.lastTrafficAt = now();
       if (session !== this.feed.session) return;
@@ -540,16 +752,16 @@ export class Engine {
       const end = Math.max(outcome.deliveredAt, outcome.receivedAt, sent);
       const received = Math.min(Math.max(outcome.receivedAt, sent), end);
       const timestamps: RequestTimestamps = { start, computeEnd, encodeEnd, sent, received, end };
-      const common = { ...base, requestId, config, payloadBytes, wireBytes: outcome.wireBytes };
+      const common = { ...request.base, requestId, config, payloadBytes, wireBytes: outcome.wireBytes };
       if (!outcome.response.ok) {
-        const { code, message } = outcome.response.error;
+        const { code, message: text } = outcome.response.error;
         const reason: FailureReason = code === 'timeout' || code === 'disconnected' ? code : 'server-error';
-        this.feed.add({
+        this.addRecord(request, {
           ...common,
           images: failedImages(),
           phases: computePhases(timestamps),
           ok: false,
-          failure: { reason, message: `${code}: ${message}` },
+          failure: { reason, message: `${code}: ${text}` },
         });
         return;
       }
@@ -566,43 +778,231 @@ export class Engine {
             }
           : undefined,
       );
-      const images = indices.map((index, i) => {
-        const prediction = result.predictions[i];
-        return {
-          index,
+      const images: ImageOutcome[] = new Array<ImageOutcome>(indices.length);
+      for (const { position, outcome: answered } of exited) images[position] = answered;
+      for (const [slot, i] of sentPositions.entries()) {
+        const prediction = result.predictions[slot];
+        images[i] = {
+          index: indices[i]!,
           label: labels[i]!,
           predicted: prediction?.argmax ?? -1,
           confidence: prediction?.topk[0]?.[1] ?? 0,
         };
-      });
+      }
       this.addUplinkSample(outcome.sentAt, result.serverReceivedAt, outcome.wireBytes, phases.networkMs);
-      this.feed.add(
+      this.addRecord(
+        request,
         { ...common, images, phases, serverBatch: result.batchSize, ok: true },
-        this.lastImage(images[0]!, mode, config, codesPreview),
+        this.lastImage(images[sentPositions[0]!]!, mode, config, codes),
+        uplinkAtSend,
       );
     });
     return { completion };
   }
 
+  /** Runs a device model at the request's emulated slowdown and tells the cost model how long it took. */
+  private async runModel(
+    model: ModelSession,
+    input: Float32Array,
+    request: DeviceRequest,
+  ): Promise<Record<string, Float32Array>> {
+    const batch = request.indices.length;
+    const startedAt = now();
+    const outputs = await model.run(input, batch, request.slowdown);
+    this.costModel?.addDeviceRun(model.name, batch, request.slowdown, now() - startedAt, now());
+    return outputs;
+  }
+
+  private addRecord(
+    request: DeviceRequest,
+    record: InferenceRecord,
+    lastImage?: LastImage,
+    uplinkAtSend: number | null = null,
+  ): void {
+    if (request.session !== this.feed.session) return;
+    this.feed.add(record, lastImage);
+    this.costModel?.observeRecord(record, uplinkAtSend);
+  }
+
+  private failRecord(
+    request: DeviceRequest,
+    config: string,
+    reason: FailureReason,
+    message: string,
+    t: RequestTimestamps,
+  ): void {
+    this.addRecord(request, {
+      ...request.base,
+      requestId: 0,
+      config,
+      images: request.indices.map((index, i) => ({
+        index,
+        label: request.labels[i]!,
+        predicted: -1,
+        confidence: 0,
+      })),
+      payloadBytes: 0,
+      wireBytes: 0,
+      phases: computePhases(t),
+      ok: false,
+      failure: { reason, message },
+    });
+  }
+
+  /** The level's early exit at the chosen threshold, when split mode asks for one the manifest has. */
+  private exitOf(
+    bundle: DeviceBundle,
+    settings: RunSettings,
+  ): { session: ModelSession; entry: EarlyExitEntry; threshold: number } | null {
+    const threshold = settings.exitThreshold;
+    if (threshold === null) return null;
+    const level = this.level(settings.levelId);
+    const entry = bundle.manifest.earlyExits.find((candidate) => candidate.level === level.id);
+    const session = bundle.exits.get(level.id);
+    if (!entry || !session || !entry.thresholds.some((row) => row.threshold === threshold)) return null;
+    return { session, entry, threshold };
+  }
+
   /**
    * The first run of a session at a new batch size compiles shaders and allocates buffers
-   * (WebGPU especially); do it untimed so it never shows up as device compute.
+   * (WebGPU especially); do it untimed so it never shows up as device compute. One more run,
+   * timed at real speed, calibrates the cost model for that size.
    */
   private async warmUp(
     bundle: DeviceBundle,
     mode: Mode,
     settings: RunSettings,
     batch: number,
+    exit: { session: ModelSession } | null,
   ): Promise<void> {
     if (mode === 'offload') return;
-    const model = mode === 'split' ? bundle.heads.get(this.level(settings.levelId).id)! : bundle.full;
+    const models =
+      mode === 'split'
+        ? [bundle.heads.get(this.level(settings.levelId).id)!, ...(exit ? [exit.session] : [])]
+        : [bundle.full];
+    for (const model of models) await this.warmUpModel(bundle, model, batch);
+  }
+
+  private async warmUpModel(bundle: DeviceBundle, model: ModelSession, batch: number): Promise<void> {
     if (bundle.warmedBatchSizes.includes(batch)) return;
     const warmed = this.warmedBatchSizes.get(model) ?? new Set<number>();
     if (warmed.has(batch)) return;
-    const elements = bundle.manifest.input.shape.slice(1).reduce((a, b) => a * b, 1);
+    const elements = this.inputElements(bundle, model);
     await model.run(new Float32Array(batch * elements), batch);
+    const timedFrom = now();
+    await model.run(new Float32Array(batch * elements), batch);
+    this.costModel?.addDeviceRun(model.name, batch, 1, now() - timedFrom, now());
     warmed.add(batch);
     this.warmedBatchSizes.set(model, warmed);
+  }
+
+  private inputElements(bundle: DeviceBundle, model: ModelSession): number {
+    for (const [levelId, exit] of bundle.exits) if (exit === model) return this.level(levelId).elements;
+    return bundle.manifest.input.shape.slice(1).reduce((a, b) => a * b, 1);
+  }
+
+  /** The cost model's candidate for what `mode` runs with these settings (raw offload has none). */
+  private candidateOf(
+    mode: Mode,
+    settings: RunSettings,
+    exit: { threshold: number } | null,
+  ): Candidate | null {
+    if (mode === 'on-device') return { kind: 'on-device' };
+    if (mode === 'split')
+      return {
+        kind: 'split',
+        levelId: this.level(settings.levelId).id,
+        bits: settings.bits,
+        exitThreshold: exit?.threshold ?? null,
+      };
+    if (settings.format === 'png') return { kind: 'offload', format: 'png' };
+    if (settings.format === 'webp') return { kind: 'offload', format: 'webp', quality: settings.webpQuality };
+    return null;
+  }
+
+  private uplinkNow(): UplinkInput {
+    const estimate = this.feed.uplink.estimate();
+    const relativeUncertainty = uplinkUncertainty(estimate);
+    return relativeUncertainty === undefined
+      ? { bps: estimate.uplinkBps }
+      : { bps: estimate.uplinkBps, relativeUncertainty };
+  }
+
+  private syncOffloadSizes(model: CostModel): void {
+    const sizes = this.store.offloadSizes;
+    if (!sizes) return;
+    model.setOffloadImageBytes('png', sizes.png);
+    if (sizes.webp) model.setOffloadImageBytes(`webp-q${sizes.webp.quality}`, sizes.webp.bytes);
+  }
+
+  private predict(candidate: Candidate, images: number, slowdown: number): PredictionResult | null {
+    const model = this.costModel;
+    if (!model) return null;
+    this.syncOffloadSizes(model);
+    return model.predict(candidate, { images, slowdown, uplink: this.uplinkNow() });
+  }
+
+  /**
+   * Every candidate's predicted latency for the next request at the current settings, next to
+   * the measured latency of its recent requests: what the predictions table shows.
+   */
+  predictions(): PredictionsView | null {
+    const model = this.costModel;
+    const manifest = this.bundle?.manifest;
+    if (!model || !manifest) return null;
+    const { imagesPerRequest: images, slowdown, webpQuality } = this.store.settings;
+    this.syncOffloadSizes(model);
+    const uplink = this.uplinkNow();
+    const rows = allCandidates(manifest, webpQuality).map((candidate) => {
+      const id = candidateId(candidate);
+      return {
+        candidate: id,
+        prediction: model.predict(candidate, { images, slowdown, uplink }),
+        measured: model.measured(id, images, slowdown),
+      };
+    });
+    return { images, slowdown, uplink, rows };
+  }
+
+  /**
+   * Device models that no running candidate keeps current are run now and then at the current
+   * size and slowdown, timed, so their predictions follow the device; within a small share of the
+   * run's time, so the measurement never crowds out the stream.
+   */
+  private async refreshStaleDeviceCost(settings: RunSettings): Promise<void> {
+    const bundle = this.bundle;
+    const model = this.costModel;
+    if (!bundle || !model) return;
+    const startedAt = now();
+    if (this.refreshSpentMs > DEVICE_REFRESH_BUDGET * (startedAt - this.runStartedAt)) return;
+    const batch = settings.imagesPerRequest;
+    const stale = model.staleDeviceModels(
+      allCandidates(bundle.manifest),
+      batch,
+      settings.slowdown,
+      startedAt,
+      DEVICE_COST_MAX_AGE_MS,
+    )[0];
+    const session = stale === undefined ? undefined : this.sessionNamed(bundle, stale);
+    if (!session) return;
+    try {
+      await this.warmUpModel(bundle, session, batch);
+      const elements = this.inputElements(bundle, session);
+      const timedFrom = now();
+      await session.run(new Float32Array(batch * elements), batch, settings.slowdown);
+      model.addDeviceRun(session.name, batch, settings.slowdown, now() - timedFrom, now());
+    } catch (error) {
+      log.warn(`re-measuring ${stale}: ${(error as Error).message}`);
+    } finally {
+      this.refreshSpentMs += now() - startedAt;
+    }
+  }
+
+  private sessionNamed(bundle: DeviceBundle, name: string): ModelSession | undefined {
+    if (bundle.full.name === name) return bundle.full;
+    for (const session of [...bundle.heads.values(), ...bundle.exits.values()])
+      if (session.name === name) return session;
+    return undefined;
   }
 
   private lastImage(image: ImageOutcome, mode: Mode, config: string, codes: LastImage['codes']): LastImage {

@@ -19,7 +19,14 @@ export interface RunSettings {
   startIndex: number;
   /** Stop by itself after this many images (0 = run until stopped). */
   stopAfterImages: number;
+  /** Emulated device slowdown: the device's model work runs this many times (1 = real speed). */
+  slowdown: number;
+  /** Split mode's early-exit confidence threshold τ (one of the manifest's), or null for off. */
+  exitThreshold: number | null;
 }
+
+/** The device-speed control's emulated slowdown factors. */
+export const SLOWDOWN_FACTORS = [1, 2, 4, 8, 16, 32] as const;
 
 /**
  * 16 images per request by default: Chromium's throttle charges each WebSocket message whole
@@ -41,6 +48,8 @@ export const DEFAULT_SETTINGS: RunSettings = {
   seed: 0,
   startIndex: 0,
   stopAfterImages: 0,
+  slowdown: 1,
+  exitThreshold: null,
 };
 
 export const LIMITS = {

@@ -25,8 +25,12 @@ export interface BackendInfo {
 export interface ModelSession {
   readonly name: string;
   readonly backend: BackendKind;
-  /** Runs one batch; `input` holds batch * elementsPerItem floats. Returns every output, copied out. */
-  run(input: Float32Array, batch: number): Promise<Record<string, Float32Array>>;
+  /**
+   * Runs one batch; `input` holds batch * elementsPerItem floats. Returns every output, copied out.
+   * `repeats` > 1 emulates a slower device honestly: the whole run (upload, compute, read-back)
+   * really happens that many times, one after the other, and the last run's outputs are returned.
+   */
+  run(input: Float32Array, batch: number, repeats?: number): Promise<Record<string, Float32Array>>;
   dispose(): Promise<void>;
 }
 
@@ -86,10 +90,23 @@ export async function createModelSession(
   // ORT sessions are not re-entrant: one run at a time per session, queued in call order.
   let queue: Promise<unknown> = Promise.resolve();
 
-  const runOnce = async (input: Float32Array, batch: number): Promise<Record<string, Float32Array>> => {
+  const runRepeated = async (
+    input: Float32Array,
+    batch: number,
+    repeats: number,
+  ): Promise<Record<string, Float32Array>> => {
     if (input.length !== batch * elementsPerItem) {
       throw new Error(`${name}: expected ${batch * elementsPerItem} input values, got ${input.length}`);
     }
+    if (!Number.isInteger(repeats) || repeats < 1)
+      throw new Error(`${name}: repeats must be >= 1, got ${repeats}`);
+    // The proxy worker takes ownership of the buffer it is given, so every run but the last gets
+    // its own copy (a copy of at most 64 images is microseconds, the runs are milliseconds).
+    for (let run = 1; run < repeats; run++) await runOnce(input.slice(), batch);
+    return runOnce(input, batch);
+  };
+
+  const runOnce = async (input: Float32Array, batch: number): Promise<Record<string, Float32Array>> => {
     const tensor = new ort.Tensor('float32', input, [batch, ...inputShape]);
     let outputs: Ort.InferenceSession.OnnxValueMapType | undefined;
     try {
@@ -110,8 +127,8 @@ export async function createModelSession(
   return {
     name,
     backend,
-    run(input, batch) {
-      const result = queue.then(() => runOnce(input, batch));
+    run(input, batch, repeats = 1) {
+      const result = queue.then(() => runRepeated(input, batch, repeats));
       queue = result.catch(() => undefined);
       return result;
     },

@@ -75,7 +75,12 @@ export interface EarlyExitThreshold {
 export interface EarlyExitEntry {
   /** Level whose bottleneck it reads. */
   level: string;
-  /** Bit-width of the dequantized codes it was evaluated on (null: the float bottleneck). */
+  /**
+   * Which bottleneck it reads: the head's float output, before quantization (its accuracy and
+   * threshold tables are measured on that, and the device runs it on that).
+   */
+  bottleneck: 'float';
+  /** ONNX file name, served to the device from public/ next to the heads. */
   file: string;
   bytes: number;
   params: number;

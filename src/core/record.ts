@@ -151,6 +151,13 @@ export interface ImageOutcome {
   earlyExit?: boolean;
 }
 
+export interface RecordPrediction {
+  /** Candidate id, as the cost model names it ("full", "png", "c4-b2", "c4-b2-x0.9"). */
+  candidate: string;
+  medianMs: number;
+  p90Ms: number;
+}
+
 export interface InferenceRecord {
   /** Sequence number within the session. */
   seq: number;
@@ -176,6 +183,11 @@ export interface InferenceRecord {
   phases: Phases;
   /** Server-reported batch size this request ran in. */
   serverBatch?: number;
+  /**
+   * What the cost model (src/core/costModel.ts) predicted for this request's total before it ran,
+   * for the candidate it ran; absent when the model lacked the measurements to predict.
+   */
+  prediction?: RecordPrediction;
   ok: boolean;
   failure?: { reason: FailureReason; message: string };
 }

@@ -31,6 +31,11 @@ def test_manifest_structure():
         assert not (PUB / level["tail"]["file"]).exists(), "tails must not be served to the device"
         for b in level["bits"]:
             assert b["payloadBytes"] == -(-level["elements"] * b["bits"] // 8)
+    # every exit reads the float bottleneck of a known level (the device runs it before quantizing)
+    level_ids = {level["id"] for level in m["levels"]}
+    for e in m["earlyExits"]:
+        assert e["bottleneck"] == "float" and e["level"] in level_ids
+        assert (PUB / e["file"]).stat().st_size == e["bytes"]
 
 
 def test_quick_evaluator_agrees_with_manifest(node):

@@ -43,6 +43,8 @@ def test_quick_training_exports_a_bundle_the_evaluator_reads(tmp_path, node):
         assert set(level["ablation"]) == expected
         assert level["head"]["bytes"] * 10 <= manifest["full"]["bytes"]
         assert level["elements"] == level["bottleneckShape"][0] * 49
+    for e in manifest["earlyExits"]:
+        assert e["bottleneck"] == "float" and e["file"] in public_files
     for name in public_files | server_files:
         if name.endswith(".onnx"):
             onnx.checker.check_model(onnx.load(str((pub if name in public_files else srv) / name)))

@@ -1,0 +1,339 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  allCandidates,
+  candidateId,
+  CostModel,
+  quantaOf,
+  quantumMs,
+  type Candidate,
+  type CostManifest,
+  type Prediction,
+  type PredictionResult,
+} from './costModel';
+import { computePhases, type InferenceRecord } from './record';
+
+const manifest = {
+  quantization: { minBits: 1, maxBits: 8 },
+  levels: [
+    { id: 'c2', elements: 98 },
+    { id: 'c4', elements: 196 },
+  ],
+  earlyExits: [
+    {
+      level: 'c4',
+      thresholds: [
+        { threshold: 0.9, coverage: 0.6, accuracy: 0.98 },
+        { threshold: 0.5, coverage: 1, accuracy: 0.9 },
+      ],
+    },
+  ],
+} as unknown as CostManifest;
+
+const split = (levelId: string, bits: number, exitThreshold: number | null = null): Candidate => ({
+  kind: 'split',
+  levelId,
+  bits,
+  exitThreshold,
+});
+
+function ok(result: PredictionResult): Prediction {
+  if (!result.ok) throw new Error(`missing: ${result.missing.join(', ')}`);
+  return result;
+}
+
+/** A finished network request with exact phases: uplink, server, downlink and overhead as given. */
+function networkRecord(options: {
+  mode: 'split' | 'offload';
+  config: string;
+  images: number;
+  exited?: number;
+  wireBytes: number;
+  payloadBytes: number;
+  deviceMs?: number;
+  encodeMs?: number;
+  uplinkMs: number;
+  serverMs: number;
+  downlinkMs?: number;
+  startedAt?: number;
+}): InferenceRecord {
+  const start = options.startedAt ?? 0;
+  const computeEnd = start + (options.deviceMs ?? 0);
+  const encodeEnd = computeEnd + (options.encodeMs ?? 0);
+  const sent = encodeEnd;
+  const received = sent + options.uplinkMs + options.serverMs + (options.downlinkMs ?? 0);
+  const phases = computePhases(
+    { start, computeEnd, encodeEnd, sent, received, end: received },
+    { queuedMs: 0, decodeMs: 0, computeMs: options.serverMs, totalMs: options.serverMs },
+    {
+      offsetMs: 0,
+      serverReceivedAt: sent + options.uplinkMs,
+      serverSentAt: sent + options.uplinkMs + options.serverMs,
+    },
+  );
+  const exited = options.exited ?? 0;
+  return {
+    seq: 1,
+    requestId: 1,
+    mode: options.mode,
+    config: options.config,
+    backend: 'wasm: test',
+    slowdown: 1,
+    startedAt: start,
+    epochMs: start,
+    images: Array.from({ length: options.images }, (_, i) => ({
+      index: i,
+      label: 0,
+      predicted: 0,
+      confidence: 1,
+      ...(i < exited ? { earlyExit: true } : {}),
+    })),
+    payloadBytes: options.payloadBytes,
+    wireBytes: options.wireBytes,
+    phases,
+    ok: true,
+  };
+}
+
+describe('candidates', () => {
+  it('lists on-device, PNG, WebP and every level × bit-width with and without each exit threshold', () => {
+    const candidates = allCandidates(manifest);
+    // c2: 8 bit-widths, no exit; c4: 8 × (none, 0.9, 0.5).
+    expect(candidates).toHaveLength(3 + 8 + 8 * 3);
+    const ids = candidates.map(candidateId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.slice(0, 3)).toEqual(['full', 'png', 'webp-q50']);
+    expect(ids).toContain('c4-b2-x0.9');
+    expect(ids).toContain('c2-b8');
+  });
+
+  it('counts quanta as the throttle does: floor(n/1500)+1', () => {
+    expect([1, 1499, 1500, 2999, 3000].map(quantaOf)).toEqual([1, 1, 2, 2, 3]);
+    expect(quantumMs(256_000)).toBeCloseTo(46.875, 6);
+  });
+});
+
+describe('CostModel', () => {
+  it('says what it is missing instead of guessing', () => {
+    const model = new CostModel(manifest);
+    const result = model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: null } });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.missing).toEqual(
+      expect.arrayContaining(['device time of head-c4', 'uplink estimate', 'server time of tail-c4']),
+    );
+    const png = model.predict(
+      { kind: 'offload', format: 'png' },
+      { images: 16, slowdown: 1, uplink: { bps: 1e6 } },
+    );
+    expect(!png.ok && png.missing).toEqual(
+      expect.arrayContaining(['encoded size of png', 'encode time of png']),
+    );
+  });
+
+  it('predicts on-device from the device runs at this size, scaled by the slowdown where not measured', () => {
+    const model = new CostModel(manifest);
+    for (const ms of [10, 11, 12, 13, 14]) model.addDeviceRun('full', 16, 1, ms, 0);
+    const at1 = ok(model.predict({ kind: 'on-device' }, { images: 16, slowdown: 1, uplink: { bps: null } }));
+    expect(at1.medianMs).toBeCloseTo(12, 0);
+    expect(at1.p90Ms).toBeGreaterThanOrEqual(13);
+    expect(at1.p90Ms).toBeLessThanOrEqual(14);
+    const at8 = ok(model.predict({ kind: 'on-device' }, { images: 16, slowdown: 8, uplink: { bps: null } }));
+    expect(at8.medianMs).toBeCloseTo(8 * at1.medianMs, 6);
+    expect(at8.assumptions).toContain('full at 8× scaled from 1×');
+    // A measurement at 8× itself replaces the scaled one.
+    model.addDeviceRun('full', 16, 8, 50, 1);
+    expect(
+      ok(model.predict({ kind: 'on-device' }, { images: 16, slowdown: 8, uplink: { bps: null } })).medianMs,
+    ).toBe(50);
+  });
+
+  it('prices the uplink in whole quanta with a first quantum that waits 0 to 1 quantum', () => {
+    const model = new CostModel(manifest, { draws: 4000 });
+    model.addDeviceRun('head-c4', 16, 1, 5, 0);
+    // One reply teaches framing, server, downlink and overhead; too few for the candidate's own phase.
+    model.observeRecord(
+      networkRecord({
+        mode: 'split',
+        config: 'c4-b2',
+        images: 16,
+        wireBytes: 16 * 49 + 20,
+        payloadBytes: 16 * 49,
+        uplinkMs: 40,
+        serverMs: 3,
+        downlinkMs: 1,
+      }),
+      256_000,
+    );
+    const q = quantumMs(256_000);
+    // 804 B: one quantum, uniform phase: uplink median q/2, p90 0.9 q.
+    const prediction = ok(
+      model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: 256_000 } }),
+    );
+    expect(prediction.wireBytes).toBe(16 * 49 + 20);
+    expect(prediction.phases.uplinkMs).toBeGreaterThan(0.45 * q);
+    expect(prediction.phases.uplinkMs).toBeLessThan(0.55 * q);
+    const fixed = 5 + 3 + 1;
+    expect(prediction.medianMs).toBeCloseTo(fixed + 0.5 * q, -0.5);
+    expect(prediction.p90Ms).toBeCloseTo(fixed + 0.9 * q, -0.5);
+    // c2 at 8 bits on 16 images: 1568 B of codes plus framing, two quanta: at least one whole quantum more.
+    model.addDeviceRun('head-c2', 16, 1, 5, 0);
+    const twoQuanta = ok(
+      model.predict(split('c2', 8), { images: 16, slowdown: 1, uplink: { bps: 256_000 } }),
+    );
+    expect(twoQuanta.medianMs - prediction.medianMs).toBeCloseTo(q, -0.5);
+    expect(twoQuanta.assumptions).toContain('server time of tail-c2 taken from tail-c4');
+  });
+
+  it("uses the candidate's own quantum phase once it has enough replies", () => {
+    const model = new CostModel(manifest, { phaseSamples: 8 });
+    model.addDeviceRun('head-c4', 16, 1, 5, 0);
+    const q = quantumMs(256_000);
+    // Phase-locked: every message waits 0.4 of a quantum.
+    for (let i = 0; i < 8; i++)
+      model.observeRecord(
+        networkRecord({
+          mode: 'split',
+          config: 'c4-b2',
+          images: 16,
+          wireBytes: 804,
+          payloadBytes: 784,
+          uplinkMs: 0.4 * q,
+          serverMs: 3,
+        }),
+        256_000,
+      );
+    const prediction = ok(
+      model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: 256_000 } }),
+    );
+    expect(prediction.phases.uplinkMs).toBeCloseTo(0.4 * q, 6);
+    expect(prediction.p90Ms).toBeCloseTo(prediction.medianMs, 6);
+    expect(prediction.assumptions.some((text) => text.startsWith('quantum phase uniform'))).toBe(false);
+  });
+
+  it('with an exit, sends only the images that stay, and nothing when all exit', () => {
+    const model = new CostModel(manifest);
+    model.addDeviceRun('head-c4', 16, 1, 5, 0);
+    model.addDeviceRun('exit-c4', 16, 1, 1, 0);
+    model.observeRecord(
+      networkRecord({
+        mode: 'split',
+        config: 'c4-b2',
+        images: 16,
+        wireBytes: 804,
+        payloadBytes: 784,
+        uplinkMs: 20,
+        serverMs: 3,
+      }),
+      256_000,
+    );
+    const context = { images: 16, slowdown: 1, uplink: { bps: 256_000 } };
+    const all = ok(model.predict(split('c4', 2, 0.5), context));
+    expect(all.exitShare).toBe(1);
+    expect(all.wireBytes).toBe(0);
+    expect(all.medianMs).toBeCloseTo(6, 6);
+    const some = ok(model.predict(split('c4', 2, 0.9), context));
+    expect(some.exitShare).toBe(0.6);
+    // About 40% of 16 images' codes: 6-7 images × 49 B plus framing.
+    expect(some.wireBytes).toBeGreaterThan(5 * 49);
+    expect(some.wireBytes).toBeLessThan(9 * 49 + 40);
+    const none = ok(model.predict(split('c4', 2), context));
+    expect(some.phases.deviceMs).toBeCloseTo(none.phases.deviceMs + 1, 6);
+  });
+
+  it('reports the measured latency of recent requests per candidate, size and slowdown', () => {
+    const model = new CostModel(manifest);
+    for (const total of [10, 20, 30])
+      model.observeRecord(
+        networkRecord({
+          mode: 'split',
+          config: 'c4-b2',
+          images: 16,
+          wireBytes: 804,
+          payloadBytes: 784,
+          uplinkMs: total - 3,
+          serverMs: 3,
+        }),
+        256_000,
+      );
+    expect(model.measured('c4-b2', 16, 1)).toEqual({ medianMs: 20, p90Ms: 28, requests: 3 });
+    expect(model.measured('c4-b2', 8, 1)).toBeNull();
+    expect(model.measured('png', 16, 1)).toBeNull();
+  });
+
+  it('names the device models that have gone stale, the stalest first', () => {
+    const model = new CostModel(manifest);
+    model.addDeviceRun('full', 16, 1, 10, 1000);
+    model.addDeviceRun('head-c4', 16, 1, 10, 5000);
+    model.addDeviceRun('head-c2', 16, 1, 10, 9000);
+    const stale = model.staleDeviceModels(allCandidates(manifest), 16, 1, 10_000, 4000);
+    expect(stale).toEqual(['exit-c4', 'full', 'head-c4']);
+    expect(model.staleDeviceModels(allCandidates(manifest), 16, 8, 10_000, 4000)).toHaveLength(4);
+  });
+
+  it('properties: repeatable, p90 >= median, slower uplinks never predict faster', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0.5, max: 200, noNaN: true }), { minLength: 1, maxLength: 12 }),
+        fc.double({ min: 0, max: 50, noNaN: true }),
+        fc.integer({ min: 10_000, max: 10_000_000 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.constantFrom(1, 2, 8, 32),
+        (deviceMs, serverMs, bps, images, slowdown) => {
+          const model = new CostModel(manifest, { draws: 200 });
+          for (const ms of deviceMs) {
+            model.addDeviceRun('head-c4', images, 1, ms, 0);
+            model.addDeviceRun('exit-c4', images, 1, ms / 4, 0);
+          }
+          model.setOffloadImageBytes('png', 510);
+          model.observeRecord(
+            networkRecord({
+              mode: 'split',
+              config: 'c4-b2',
+              images: 4,
+              wireBytes: 216,
+              payloadBytes: 196,
+              uplinkMs: 10,
+              serverMs,
+            }),
+            bps,
+          );
+          for (const candidate of [split('c4', 2), split('c4', 2, 0.9), split('c4', 8)]) {
+            const context = { images, slowdown, uplink: { bps } };
+            const first = ok(model.predict(candidate, context));
+            const again = ok(model.predict(candidate, context));
+            expect(again).toEqual(first);
+            expect(first.p90Ms).toBeGreaterThanOrEqual(first.medianMs - 1e-9);
+            expect(first.medianMs).toBeGreaterThan(0);
+            const slower = ok(model.predict(candidate, { ...context, uplink: { bps: bps / 2 } }));
+            expect(slower.medianMs).toBeGreaterThanOrEqual(first.medianMs - 1e-9);
+            expect(slower.p90Ms).toBeGreaterThanOrEqual(first.p90Ms - 1e-9);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('widens the spread by the uplink uncertainty the estimator states', () => {
+    const model = new CostModel(manifest, { draws: 2000 });
+    model.addDeviceRun('head-c4', 16, 1, 5, 0);
+    model.observeRecord(
+      networkRecord({
+        mode: 'split',
+        config: 'c4-b2',
+        images: 16,
+        wireBytes: 2000,
+        payloadBytes: 784,
+        uplinkMs: 60,
+        serverMs: 3,
+      }),
+      256_000,
+    );
+    const context = { images: 16, slowdown: 1 };
+    const sure = ok(model.predict(split('c4', 2), { ...context, uplink: { bps: 256_000 } }));
+    const unsure = ok(
+      model.predict(split('c4', 2), { ...context, uplink: { bps: 256_000, relativeUncertainty: 0.3 } }),
+    );
+    expect(unsure.p90Ms - unsure.medianMs).toBeGreaterThan(sure.p90Ms - sure.medianMs);
+  });
+});

@@ -1,0 +1,626 @@
+/**
+ * The cost model: for every candidate way of answering the next request of k images (on-device;
+ * offload PNG or WebP; split at each level × bit-width, with or without an early exit), the
+ * latency distribution it predicts (median and 90th percentile) from live measurements only.
+ *
+ * A request's total is the sum of its phases (src/core/record.ts), and each phase is predicted
+ * from what was measured for it:
+ * - device compute per model ("full", "head-c4", "exit-c4") and batch size at the current
+ *   emulated slowdown (other slowdowns are scaled by the factor, other batch sizes by the batch);
+ * - encode time per image (codes, PNG, WebP);
+ * - uplink: the message's wire bytes cost floor(n/1500)+1 quanta of DevTools' throttle, each
+ *   1500·8/uplinkBps long; the first one waits for the throttle's own quantum clock, anything
+ *   from 0 to 1 quantum (the phase), taken from this candidate's own recent replies when it has
+ *   enough of them, uniform otherwise;
+ * - server queue + compute per server model and batch size, downlink and the device's hand-over
+ *   overhead, from recent replies;
+ * - for an early exit, the number of images that leave early is binomial with the manifest's
+ *   coverage at the threshold; a request whose images all exit sends nothing.
+ *
+ * The distribution is a Monte Carlo sum of independent draws from those measurements with a fixed
+ * seed per candidate, so a prediction is repeatable. Framework-free; the engine feeds it.
+ */
+import type { ModelManifest } from './manifest';
+import { payloadBytesPerImage } from './manifest';
+import type { InferenceRecord } from './record';
+import { mulberry32 } from './sampling';
+import { quantile, THROTTLE_QUANTUM_BYTES } from './stats';
+
+export type Candidate =
+  | { kind: 'on-device' }
+  | { kind: 'offload'; format: 'png' }
+  | { kind: 'offload'; format: 'webp'; quality: number }
+  | { kind: 'split'; levelId: string; bits: number; exitThreshold: number | null };
+
+/** The candidate's id, equal to the `config` of the records it produces. */
+export function candidateId(candidate: Candidate): string {
+  switch (candidate.kind) {
+    case 'on-device':
+      return 'full';
+    case 'offload':
+      return candidate.format === 'webp' ? `webp-q${candidate.quality}` : 'png';
+    case 'split':
+      return splitCandidateId(candidate.levelId, candidate.bits, candidate.exitThreshold);
+  }
+}
+
+export function splitCandidateId(levelId: string, bits: number, exitThreshold: number | null): string {
+  return exitThreshold === null ? `${levelId}-b${bits}` : `${levelId}-b${bits}-x${exitThreshold}`;
+}
+
+/** The parts of the manifest the cost model reads. */
+export type CostManifest = Pick<ModelManifest, 'levels' | 'earlyExits' | 'quantization'>;
+
+/** Every candidate of a bundle: on-device, PNG, WebP, and each level × bit-width × (no exit, each threshold). */
+export function allCandidates(manifest: CostManifest, webpQuality = 50): Candidate[] {
+  const candidates: Candidate[] = [
+    { kind: 'on-device' },
+    { kind: 'offload', format: 'png' },
+    { kind: 'offload', format: 'webp', quality: webpQuality },
+  ];
+  for (const level of manifest.levels) {
+    const exit = manifest.earlyExits.find((entry) => entry.level === level.id);
+    for (let bits = manifest.quantization.minBits; bits <= manifest.quantization.maxBits; bits++) {
+      candidates.push({ kind: 'split', levelId: level.id, bits, exitThreshold: null });
+      for (const { threshold } of exit?.thresholds ?? [])
+        candidates.push({ kind: 'split', levelId: level.id, bits, exitThreshold: threshold });
+    }
+  }
+  return candidates;
+}
+
+/** Device models a candidate runs, in order. */
+export function deviceModelsOf(candidate: Candidate): string[] {
+  if (candidate.kind === 'on-device') return ['full'];
+  if (candidate.kind === 'offload') return [];
+  return candidate.exitThreshold === null
+    ? [`head-${candidate.levelId}`]
+    : [`head-${candidate.levelId}`, `exit-${candidate.levelId}`];
+}
+
+export interface UplinkInput {
+  /** The estimator's uplink, bit/s; null when it does not know. */
+  bps: number | null;
+  /** Its relative standard uncertainty (0.1 = ±10%), when the estimator states one. */
+  relativeUncertainty?: number;
+}
+
+export interface PredictionContext {
+  /** Images in the next request. */
+  images: number;
+  /** Emulated device slowdown factor the device runs at now. */
+  slowdown: number;
+  uplink: UplinkInput;
+}
+
+export interface PhaseMedians {
+  deviceMs: number;
+  encodeMs: number;
+  uplinkMs: number;
+  serverMs: number;
+  downlinkMs: number;
+  overheadMs: number;
+}
+
+export interface Prediction {
+  ok: true;
+  candidate: string;
+  medianMs: number;
+  p90Ms: number;
+  /** Each phase's own median (they need not add up to the total's median). */
+  phases: PhaseMedians;
+  /** Median wire bytes of the request (0 when everything exits). */
+  wireBytes: number;
+  /** Expected share of images answered by the early exit (0 without one). */
+  exitShare: number;
+  /** Inputs that were not measured as such but derived: "full at 8× scaled from 1×". */
+  assumptions: string[];
+}
+
+export interface MissingInputs {
+  ok: false;
+  candidate: string;
+  /** What the model would need to measure first. */
+  missing: string[];
+}
+
+export type PredictionResult = Prediction | MissingInputs;
+
+export interface MeasuredLatency {
+  medianMs: number;
+  p90Ms: number;
+  requests: number;
+}
+
+interface Sample {
+  value: number;
+  at: number;
+}
+
+/** Recent samples per key: the newest `capacity` of each. */
+class SampleStore {
+  private readonly byKey = new Map<string, Sample[]>();
+
+  constructor(private readonly capacity: number) {}
+
+  add(key: string, value: number, at: number): void {
+    if (!Number.isFinite(value)) return;
+    let list = this.byKey.get(key);
+    if (!list) this.byKey.set(key, (list = []));
+    list.push({ value, at });
+    if (list.length > this.capacity) list.splice(0, list.length - this.capacity);
+  }
+
+  values(key: string): number[] {
+    return (this.byKey.get(key) ?? []).map((sample) => sample.value);
+  }
+
+  newestAt(key: string): number | null {
+    const list = this.byKey.get(key);
+    return list && list.length > 0 ? list[list.length - 1]!.at : null;
+  }
+
+  keysWithPrefix(prefix: string): string[] {
+    return [...this.byKey.keys()].filter((key) => key.startsWith(prefix) && this.byKey.get(key)!.length > 0);
+  }
+
+  clear(): void {
+    this.byKey.clear();
+  }
+}
+
+/** A draw from a set of values: the values as they are, or scaled. */
+interface Draws {
+  values: number[];
+  scale: number;
+}
+
+const draw = (draws: Draws, random: () => number): number =>
+  draws.values[Math.floor(random() * draws.values.length)]! * draws.scale;
+
+function seedOf(text: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  return hash >>> 0;
+}
+
+/** A standard normal draw (Box–Muller). */
+function normal(random: () => number): number {
+  const u = Math.max(random(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+export interface CostModelOptions {
+  /** Monte Carlo draws per prediction. */
+  draws?: number;
+  /** Samples kept per measured quantity. */
+  window?: number;
+  /** Replies a candidate needs before its own quantum phase replaces the uniform one. */
+  phaseSamples?: number;
+}
+
+/** The server model that answers a record: the tail of its level, or the full model behind a decoder. */
+function serverModelOf(mode: InferenceRecord['mode'], config: string): string | null {
+  if (mode === 'offload') return `offload-${config}`;
+  if (mode === 'split') return `tail-${config.split('-b')[0]}`;
+  return null;
+}
+
+function encodeKindOf(mode: InferenceRecord['mode'], config: string): string | null {
+  if (mode === 'offload') return config;
+  if (mode === 'split') return 'codes';
+  return null;
+}
+
+/** floor(n/1500)+1: the quanta DevTools' throttle charges one WebSocket message of n bytes. */
+export function quantaOf(wireBytes: number): number {
+  return Math.floor(wireBytes / THROTTLE_QUANTUM_BYTES) + 1;
+}
+
+/** One quantum's time on an uplink of `bps`. */
+export function quantumMs(bps: number): number {
+  return (THROTTLE_QUANTUM_BYTES * 8 * 1000) / bps;
+}
+
+export class CostModel {
+  private readonly samples: SampleStore;
+  private readonly draws: number;
+  private readonly phaseSamples: number;
+  /** Mean encoded bytes per image for offload formats (by config), as measured on the test set. */
+  private readonly offloadImageBytes = new Map<string, number>();
+
+  constructor(
+    private readonly manifest: CostManifest,
+    options: CostModelOptions = {},
+  ) {
+    this.draws = options.draws ?? 400;
+    this.samples = new SampleStore(options.window ?? 30);
+    this.phaseSamples = options.phaseSamples ?? 8;
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Measurements in
+
+  /** One timed run of a device model (already including the emulated slowdown's repeats). */
+  addDeviceRun(model: string, batch: number, slowdown: number, ms: number, at: number): void {
+    this.samples.add(`device:${model}@${batch}@${slowdown}`, ms, at);
+  }
+
+  /** Mean encoded size of one test image in an offload format ("png", "webp-q50"). */
+  setOffloadImageBytes(config: string, bytesPerImage: number): void {
+    if (Number.isFinite(bytesPerImage) && bytesPerImage > 0)
+      this.offloadImageBytes.set(config, bytesPerImage);
+  }
+
+  /**
+   * Everything a finished request measured beyond device compute: encode time, wire bytes, the
+   * uplink's quantum phase, server time, downlink, hand-over overhead, and the total.
+   * `uplinkBps` is the estimate when the request was sent.
+   */
+  observeRecord(record: InferenceRecord, uplinkBps: number | null): void {
+    if (!record.ok) return;
+    const at = record.startedAt + record.phases.totalMs;
+    const k = record.images.length;
+    const slowdown = record.slowdown ?? 1;
+    const p = record.phases;
+    this.samples.add(`total:${record.config}@${k}@${slowdown}`, p.totalMs, at);
+    const sent = record.images.filter((image) => !image.earlyExit).length;
+    if (record.mode === 'on-device' || sent === 0 || record.requestId === 0) {
+      this.samples.add('overhead:local', p.overheadMs, at);
+      return;
+    }
+    const encodeKind = encodeKindOf(record.mode, record.config);
+    if (encodeKind) this.samples.add(`encode:${encodeKind}`, p.encodeMs / sent, at);
+    this.samples.add(`wire:${record.config}@${sent}`, record.wireBytes, at);
+    this.samples.add(`framing:${record.mode}@${sent}`, record.wireBytes - record.payloadBytes, at);
+    this.samples.add(`framing:${record.mode}`, (record.wireBytes - record.payloadBytes) / sent, at);
+    const serverModel = serverModelOf(record.mode, record.config);
+    if (serverModel)
+      this.samples.add(`server:${serverModel}@${sent}`, p.serverQueueMs + p.serverComputeMs, at);
+    this.samples.add('overhead:network', p.overheadMs, at);
+    if (p.uplinkMs !== null && p.downlinkMs !== null) {
+      this.samples.add('downlink', p.downlinkMs, at);
+      if (uplinkBps !== null && uplinkBps > 0) {
+        // Where in its first quantum the message started, in quanta: what the phase lock decides.
+        const q = quantumMs(uplinkBps);
+        const phase = (p.uplinkMs - (quantaOf(record.wireBytes) - 1) * q) / q;
+        this.samples.add(`phase:${record.config}@${k}`, Math.min(Math.max(phase, 0), 1.5), at);
+      }
+    }
+  }
+
+  clear(): void {
+    this.samples.clear();
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // What is current
+
+  /** When `model` last ran at this batch and slowdown (device clock), or null if never. */
+  lastDeviceRunAt(model: string, batch: number, slowdown: number): number | null {
+    return this.samples.newestAt(`device:${model}@${batch}@${slowdown}`);
+  }
+
+  /**
+   * Device models the candidates need that have no run at this batch and slowdown newer than
+   * `maxAgeMs`, the stalest first: what to re-measure so their predictions stay current.
+   */
+  staleDeviceModels(
+    candidates: readonly Candidate[],
+    batch: number,
+    slowdown: number,
+    now: number,
+    maxAgeMs: number,
+  ): string[] {
+    const models = new Set(candidates.flatMap(deviceModelsOf));
+    return [...models]
+      .map((model) => ({
+        model,
+        at: this.lastDeviceRunAt(model, batch, slowdown) ?? Number.NEGATIVE_INFINITY,
+      }))
+      .filter(({ at }) => now - at > maxAgeMs)
+      .sort((a, b) => a.at - b.at)
+      .map(({ model }) => model);
+  }
+
+  /** The measured totals of the candidate's recent requests of k images at this slowdown. */
+  measured(candidate: string, images: number, slowdown: number): MeasuredLatency | null {
+    const totals = this.samples.values(`total:${candidate}@${images}@${slowdown}`);
+    if (totals.length === 0) return null;
+    return { medianMs: quantile(totals, 0.5), p90Ms: quantile(totals, 0.9), requests: totals.length };
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Predictions out
+
+  predictAll(candidates: readonly Candidate[], context: PredictionContext): PredictionResult[] {
+    return candidates.map((candidate) => this.predict(candidate, context));
+  }
+
+  predict(candidate: Candidate, context: PredictionContext): PredictionResult {
+    const id = candidateId(candidate);
+    const k = context.images;
+    const missing: string[] = [];
+    const assumptions: string[] = [];
+
+    const device = deviceModelsOf(candidate).map((model) =>
+      this.deviceDraws(model, k, context.slowdown, missing, assumptions),
+    );
+    if (candidate.kind === 'on-device') {
+      const overhead = this.optionalDraws('overhead:local', 'device overhead', assumptions);
+      if (missing.length > 0) return { ok: false, candidate: id, missing };
+      return this.simulate(
+        id,
+        () => {
+          const random = mulberry32(seedOf(id));
+          return () => {
+            const deviceMs = device.reduce((sum, d) => sum + (d ? draw(d, random) : 0), 0);
+            const overheadMs = draw(overhead, random);
+            return {
+              deviceMs,
+              encodeMs: 0,
+              uplinkMs: 0,
+              serverMs: 0,
+              downlinkMs: 0,
+              overheadMs,
+              wireBytes: 0,
+            };
+          };
+        },
+        0,
+        assumptions,
+      );
+    }
+
+    const exitShare = candidate.kind === 'split' ? this.exitShare(candidate, missing) : 0;
+    const { bps, relativeUncertainty = 0 } = context.uplink;
+    if (bps === null || !(bps > 0)) missing.push('uplink estimate');
+    const encodeKind = candidate.kind === 'offload' ? id : 'codes';
+    const encode = this.samples.values(`encode:${encodeKind}`);
+    if (encode.length === 0) {
+      if (candidate.kind === 'offload') missing.push(`encode time of ${id}`);
+      else assumptions.push('encode time of codes not measured: taken as 0');
+    }
+    const mode = candidate.kind === 'offload' ? 'offload' : 'split';
+    const serverModel = serverModelOf(mode, id)!;
+    const localOverhead = this.optionalDraws('overhead:local', 'device overhead', assumptions);
+    const networkOverhead = this.optionalDraws('overhead:network', 'hand-over overhead', assumptions);
+    const downlink = this.optionalDraws('downlink', 'downlink', assumptions);
+    // Per possible number of images sent (k - exited): wire bytes, phase and server draws.
+    const bySent = new Map<number, { wire: Draws; server: Draws } | null>();
+    const sentCounts = exitShare > 0 ? Array.from({ length: k }, (_, i) => i + 1) : [k];
+    for (const sent of sentCounts) {
+      const wire = this.wireDraws(candidate, id, sent, mode, missing, assumptions, sent === k);
+      const server = this.serverDraws(serverModel, sent, missing, assumptions, sent === k);
+      bySent.set(sent, wire && server ? { wire, server } : null);
+    }
+    const phases = this.samples.values(`phase:${id}@${k}`);
+    const ownPhase = phases.length >= this.phaseSamples;
+    if (!ownPhase) assumptions.push('quantum phase uniform in [0, 1) (too few replies of this candidate)');
+    if (missing.length > 0) return { ok: false, candidate: id, missing: [...new Set(missing)] };
+
+    const q = quantumMs(bps!);
+    return this.simulate(
+      id,
+      () => {
+        const random = mulberry32(seedOf(id));
+        return () => {
+          const deviceMs = device.reduce((sum, d) => sum + (d ? draw(d, random) : 0), 0);
+          let exited = 0;
+          if (exitShare > 0) for (let i = 0; i < k; i++) if (random() < exitShare) exited++;
+          const sent = k - exited;
+          if (sent === 0)
+            return {
+              deviceMs,
+              encodeMs: 0,
+              uplinkMs: 0,
+              serverMs: 0,
+              downlinkMs: 0,
+              overheadMs: draw(localOverhead, random),
+              wireBytes: 0,
+            };
+          const parts = bySent.get(sent)!;
+          const wireBytes = Math.round(draw(parts.wire, random));
+          const phase = ownPhase ? phases[Math.floor(random() * phases.length)]! : random();
+          const bandwidthFactor = Math.max(0.2, 1 + relativeUncertainty * normal(random));
+          const uplinkMs = (quantaOf(wireBytes) - 1 + phase) * q * bandwidthFactor;
+          const encodeMs = encode.length > 0 ? encode[Math.floor(random() * encode.length)]! * sent : 0;
+          return {
+            deviceMs,
+            encodeMs,
+            uplinkMs,
+            serverMs: draw(parts.server, random),
+            downlinkMs: draw(downlink, random),
+            overheadMs: draw(networkOverhead, random),
+            wireBytes,
+          };
+        };
+      },
+      exitShare,
+      assumptions,
+    );
+  }
+
+  private simulate(
+    id: string,
+    makeSampler: () => () => PhaseMedians & { wireBytes: number },
+    exitShare: number,
+    assumptions: string[],
+  ): Prediction {
+    const sampler = makeSampler();
+    const totals: number[] = [];
+    const columns: Record<keyof PhaseMedians | 'wireBytes', number[]> = {
+      deviceMs: [],
+      encodeMs: [],
+      uplinkMs: [],
+      serverMs: [],
+      downlinkMs: [],
+      overheadMs: [],
+      wireBytes: [],
+    };
+    for (let i = 0; i < this.draws; i++) {
+      const sample = sampler();
+      totals.push(
+        sample.deviceMs +
+          sample.encodeMs +
+          sample.uplinkMs +
+          sample.serverMs +
+          sample.downlinkMs +
+          sample.overheadMs,
+      );
+      for (const key of Object.keys(columns) as (keyof typeof columns)[]) columns[key].push(sample[key]);
+    }
+    const med = (key: keyof typeof columns) => quantile(columns[key], 0.5);
+    return {
+      ok: true,
+      candidate: id,
+      medianMs: quantile(totals, 0.5),
+      p90Ms: quantile(totals, 0.9),
+      phases: {
+        deviceMs: med('deviceMs'),
+        encodeMs: med('encodeMs'),
+        uplinkMs: med('uplinkMs'),
+        serverMs: med('serverMs'),
+        downlinkMs: med('downlinkMs'),
+        overheadMs: med('overheadMs'),
+      },
+      wireBytes: med('wireBytes'),
+      exitShare,
+      assumptions: [...new Set(assumptions)],
+    };
+  }
+
+  private exitShare(candidate: Extract<Candidate, { kind: 'split' }>, missing: string[]): number {
+    if (candidate.exitThreshold === null) return 0;
+    const exit = this.manifest.earlyExits.find((entry) => entry.level === candidate.levelId);
+    const row = exit?.thresholds.find((entry) => entry.threshold === candidate.exitThreshold);
+    if (!row) {
+      missing.push(`manifest coverage of exit ${candidate.levelId} at ${candidate.exitThreshold}`);
+      return 0;
+    }
+    return row.coverage;
+  }
+
+  /**
+   * Device time of `model` on `batch` images at `slowdown`: measured there, else scaled from
+   * another slowdown (the emulation runs the model that many times), else from another batch size.
+   */
+  private deviceDraws(
+    model: string,
+    batch: number,
+    slowdown: number,
+    missing: string[],
+    assumptions: string[],
+  ): Draws | null {
+    const exact = this.samples.values(`device:${model}@${batch}@${slowdown}`);
+    if (exact.length > 0) return { values: exact, scale: 1 };
+    const keys = this.samples.keysWithPrefix(`device:${model}@`).map((key) => {
+      const [batchText, slowdownText] = key.slice(`device:${model}@`.length).split('@');
+      return { key, batch: Number(batchText), slowdown: Number(slowdownText) };
+    });
+    const sameBatch = keys
+      .filter((entry) => entry.batch === batch)
+      .sort((a, b) => Math.abs(Math.log(a.slowdown / slowdown)) - Math.abs(Math.log(b.slowdown / slowdown)));
+    if (sameBatch.length > 0) {
+      const from = sameBatch[0]!;
+      assumptions.push(`${model} at ${slowdown}× scaled from ${from.slowdown}×`);
+      return { values: this.samples.values(from.key), scale: slowdown / from.slowdown };
+    }
+    const nearest = keys.sort(
+      (a, b) =>
+        Math.abs(Math.log((a.batch * a.slowdown) / (batch * slowdown))) -
+        Math.abs(Math.log((b.batch * b.slowdown) / (batch * slowdown))),
+    )[0];
+    if (nearest) {
+      assumptions.push(`${model} on ${batch} images scaled from ${nearest.batch} at ${nearest.slowdown}×`);
+      return {
+        values: this.samples.values(nearest.key),
+        scale: (batch / nearest.batch) * (slowdown / nearest.slowdown),
+      };
+    }
+    missing.push(`device time of ${model}`);
+    return null;
+  }
+
+  private optionalDraws(key: string, what: string, assumptions: string[]): Draws {
+    const values = this.samples.values(key);
+    if (values.length > 0) return { values, scale: 1 };
+    assumptions.push(`${what} not measured: taken as 0`);
+    return { values: [0], scale: 1 };
+  }
+
+  private wireDraws(
+    candidate: Candidate,
+    id: string,
+    sent: number,
+    mode: 'offload' | 'split',
+    missing: string[],
+    assumptions: string[],
+    report: boolean,
+  ): Draws | null {
+    const observed = this.samples.values(`wire:${id}@${sent}`);
+    if (observed.length >= 3) return { values: observed, scale: 1 };
+    let payload: number;
+    if (candidate.kind === 'split') {
+      const level = this.manifest.levels.find((entry) => entry.id === candidate.levelId);
+      if (!level) {
+        missing.push(`level ${candidate.levelId}`);
+        return null;
+      }
+      payload = payloadBytesPerImage(level.elements, candidate.bits) * sent;
+    } else {
+      const perImage = this.offloadImageBytes.get(id);
+      if (perImage === undefined) {
+        missing.push(`encoded size of ${id}`);
+        return null;
+      }
+      payload = perImage * sent;
+    }
+    const framingAt = this.samples.values(`framing:${mode}@${sent}`);
+    const framingPerImage = this.samples.values(`framing:${mode}`);
+    let framing: number;
+    if (framingAt.length > 0) framing = quantile(framingAt, 0.5);
+    else if (framingPerImage.length > 0) framing = quantile(framingPerImage, 0.5) * sent;
+    else {
+      // socket.io's event framing and our header: a few tens of bytes, measured once anything replies.
+      framing = 16 + 2 * sent;
+      if (report) assumptions.push(`${mode} framing not measured: ${framing} B assumed`);
+    }
+    if (report && observed.length < 3) assumptions.push(`wire bytes of ${id} computed, not yet observed`);
+    return { values: [payload + framing], scale: 1 };
+  }
+
+  private serverDraws(
+    serverModel: string,
+    sent: number,
+    missing: string[],
+    assumptions: string[],
+    report: boolean,
+  ): Draws | null {
+    const exact = this.samples.values(`server:${serverModel}@${sent}`);
+    if (exact.length > 0) return { values: exact, scale: 1 };
+    const others = this.samples
+      .keysWithPrefix(`server:${serverModel}@`)
+      .map((key) => ({ key, batch: Number(key.slice(`server:${serverModel}@`.length)) }))
+      .sort((a, b) => Math.abs(Math.log(a.batch / sent)) - Math.abs(Math.log(b.batch / sent)));
+    const nearest = others[0];
+    if (nearest) {
+      // Server time is mostly per-request overhead at these sizes; scaling it by the batch would
+      // overstate small batches, so it is taken as it is and the assumption named.
+      if (report) assumptions.push(`server time of ${serverModel} on ${sent} taken from ${nearest.batch}`);
+      return { values: this.samples.values(nearest.key), scale: 1 };
+    }
+    // Another server model of the same kind (another level's tail) is the next best measurement.
+    const kind = serverModel.startsWith('tail-') ? 'server:tail-' : `server:${serverModel}`;
+    const sibling = this.samples.keysWithPrefix(kind)[0];
+    if (sibling) {
+      if (report)
+        assumptions.push(
+          `server time of ${serverModel} taken from ${sibling.slice('server:'.length).split('@')[0]}`,
+        );
+      return { values: this.samples.values(sibling), scale: 1 };
+    }
+    missing.push(`server time of ${serverModel}`);
+    return null;
+  }
+}

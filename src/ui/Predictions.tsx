@@ -1,0 +1,121 @@
+/**
+ * The cost model's price of every candidate for the next request, next to what that candidate's
+ * recent requests measured: the figures a policy would choose by, shown so they can be checked.
+ * Polled from the engine once a second (a prediction is a Monte Carlo sum over ~150 candidates;
+ * the store never carries it).
+ */
+import { useEffect, useState } from 'react';
+import type { PredictionsView } from '../app/engine';
+import { useAppStore } from '../app/store';
+import { splitCandidateId } from '../core/costModel';
+import { offloadConfigName } from '../app/settings';
+import { useEngine } from './engineContext';
+import { formatBps, formatMs, formatPercent } from './format';
+
+const REFRESH_MS = 1000;
+
+export function Predictions() {
+  const engine = useEngine();
+  const phase = useAppStore((state) => state.phase);
+  const settings = useAppStore((state) => state.settings);
+  const [view, setView] = useState<PredictionsView | null>(null);
+  const [showAll, setShowAll] = useState(false);
+
+  useEffect(() => {
+    if (phase !== 'ready') return;
+    const update = () => setView(engine.predictions());
+    update();
+    const timer = setInterval(update, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [engine, phase]);
+
+  const current = new Set([
+    'full',
+    offloadConfigName(settings.format, settings.webpQuality),
+    splitCandidateId(settings.levelId, settings.bits, settings.exitThreshold),
+  ]);
+  // By default: on-device, offload, and the split candidates of the chosen level and bit-width.
+  const rows =
+    view?.rows.filter(
+      (row) =>
+        showAll ||
+        row.measured !== null ||
+        current.has(row.candidate) ||
+        !row.candidate.includes('-b') ||
+        row.candidate.startsWith(`${settings.levelId}-b${settings.bits}`),
+    ) ?? [];
+  const uplink = view?.uplink;
+
+  return (
+    <section className="card predictions" aria-label="Predicted latency" data-testid="predictions">
+      <h2>Predicted latency per candidate</h2>
+      {view ? (
+        <p className="muted" data-testid="predictions.context">
+          Next request of {view.images} image{view.images === 1 ? '' : 's'}
+          {view.slowdown === 1 ? ', device at real speed' : `, device ${view.slowdown}× slower (emulated)`},
+          uplink {uplink?.bps ? formatBps(uplink.bps) : 'unknown'}
+          {uplink?.relativeUncertainty !== undefined
+            ? ` ± ${formatPercent(uplink.relativeUncertainty, 0)}`
+            : ''}
+          . Measured: this candidate's recent requests of the same size at the same slowdown.
+        </p>
+      ) : (
+        <p className="muted">Predictions appear once the models are loaded.</p>
+      )}
+      <label className="inline">
+        <input
+          type="checkbox"
+          data-testid="predictions.show-all"
+          checked={showAll}
+          onChange={(event) => setShowAll(event.target.checked)}
+        />{' '}
+        every level × bit-width × exit
+      </label>
+      <div className="table-scroll">
+        <table data-testid="predictions.table">
+          <thead>
+            <tr>
+              <th>candidate</th>
+              <th>predicted median</th>
+              <th>predicted p90</th>
+              <th>measured median</th>
+              <th>measured p90</th>
+              <th>requests</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ candidate, prediction, measured }) => (
+              <tr
+                key={candidate}
+                data-testid={`predictions.row.${candidate}`}
+                data-predicted-median={prediction.ok ? prediction.medianMs : ''}
+                data-measured-median={measured?.medianMs ?? ''}
+                className={current.has(candidate) ? 'current' : undefined}
+              >
+                <td>
+                  {candidate}
+                  {prediction.ok && prediction.exitShare > 0
+                    ? ` (${formatPercent(prediction.exitShare, 0)} exit)`
+                    : ''}
+                </td>
+                {prediction.ok ? (
+                  <>
+                    <td title={prediction.assumptions.join('; ')}>{formatMs(prediction.medianMs)}</td>
+                    <td>{formatMs(prediction.p90Ms)}</td>
+                  </>
+                ) : (
+                  <td colSpan={2} className="muted">
+                    needs {prediction.missing.join(', ')}
+                  </td>
+                )}
+                <td>{formatMs(measured?.medianMs)}</td>
+                <td>{formatMs(measured?.p90Ms)}</td>
+                <td>{measured?.requests ?? 0}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
