@@ -1,7 +1,9 @@
 import { useAppStore } from '../app/store';
 import { Charts } from './charts';
 import { Controls } from './Controls';
+import { DeviceControls } from './DeviceControls';
 import { CurrentImage } from './CurrentImage';
+import { Predictions } from './Predictions';
 import { StatusPanel } from './StatusPanel';
 import { Summary } from './Summary';
 import { ThrottleHint } from './ThrottleHint';
@@ -33,10 +35,12 @@ export function App() {
         <div className="side">
           <StatusPanel />
           <Controls />
+          <DeviceControls />
           <ThrottleHint />
         </div>
         <div className="main">
           <Summary />
+          <Predictions />
           <CurrentImage />
           <Charts />
         </div>

@@ -3,6 +3,7 @@ import { deviceFiles } from '../app/bundle';
 import { useAppStore } from '../app/store';
 import { useEngine } from './engineContext';
 import { formatBytes } from './format';
+import { SlowdownStatus } from './DeviceControls';
 
 function BackendLine() {
   const capabilities = useAppStore((state) => state.capabilities);
@@ -110,6 +111,7 @@ export function StatusPanel() {
         </span>
       </div>
       <BackendLine />
+      <SlowdownStatus />
       <BackendSwitch />
       <Files />
       {errors.models && (
