@@ -48,6 +48,26 @@ describe('exports', () => {
     expect(row[header.indexOf('total_ms')]).toBe('20.000');
   });
 
+  it('labels the emulated slowdown, marks early exits and carries the prediction', () => {
+    const slowed: InferenceRecord = {
+      ...record,
+      config: 'c4-b2-x0.9',
+      slowdown: 8,
+      images: [{ ...record.images[0]!, earlyExit: true }, record.images[1]!],
+      prediction: { candidate: 'c4-b2-x0.9', medianMs: 12.5, p90Ms: 20 },
+    };
+    const csv = recordsToCsv([slowed, record], {}, environment).trim().split('\n');
+    const header = csv[3]!.split(',');
+    const cell = (line: number, column: string) => csv[line]!.split(',')[header.indexOf(column)];
+    expect(cell(4, 'device_slowdown_emulated')).toBe('8');
+    expect(cell(4, 'early_exit')).toBe('true');
+    expect(cell(5, 'early_exit')).toBe('false');
+    expect(cell(4, 'predicted_median_ms')).toBe('12.500');
+    // A record from before the slowdown existed ran at the device's real speed.
+    expect(cell(6, 'device_slowdown_emulated')).toBe('1');
+    expect(cell(6, 'predicted_median_ms')).toBe('');
+  });
+
   it('keeps settings, environment and records in JSON', () => {
     const parsed = JSON.parse(recordsToJson([record], { mode: 'split' }, environment));
     expect(parsed.environment.userAgent).toBe('Test, "quoted"');

@@ -28,6 +28,8 @@ const CSV_COLUMNS = [
   'mode',
   'config',
   'backend',
+  // 1 = the device's real speed; k = every device model ran k times (emulated slower device).
+  'device_slowdown_emulated',
   'epoch_ms',
   'ok',
   'failure',
@@ -37,6 +39,7 @@ const CSV_COLUMNS = [
   'predicted',
   'correct',
   'confidence',
+  'early_exit',
   'payload_bytes',
   'wire_bytes',
   'total_ms',
@@ -49,6 +52,8 @@ const CSV_COLUMNS = [
   'server_compute_ms',
   'overhead_ms',
   'server_batch',
+  'predicted_median_ms',
+  'predicted_p90_ms',
 ] as const;
 
 function csvField(value: unknown): string {
@@ -79,6 +84,7 @@ export function recordsToCsv(
           record.mode,
           record.config,
           record.backend,
+          record.slowdown ?? 1,
           record.epochMs.toFixed(3),
           record.ok,
           record.failure ? `${record.failure.reason}: ${record.failure.message}` : '',
@@ -88,6 +94,7 @@ export function recordsToCsv(
           image.predicted,
           image.predicted === image.label,
           image.confidence.toFixed(5),
+          image.earlyExit === true,
           record.payloadBytes,
           record.wireBytes,
           p.totalMs.toFixed(3),
@@ -100,6 +107,8 @@ export function recordsToCsv(
           p.serverComputeMs.toFixed(3),
           p.overheadMs.toFixed(3),
           record.serverBatch ?? '',
+          record.prediction?.medianMs.toFixed(3) ?? '',
+          record.prediction?.p90Ms.toFixed(3) ?? '',
         ]
           .map(csvField)
           .join(','),
