@@ -2,6 +2,7 @@ import { useAppStore } from '../app/store';
 import { Charts } from './charts';
 import { Controls } from './Controls';
 import { DeviceControls } from './DeviceControls';
+import { LiveBar } from './LiveBar';
 import { CurrentImage } from './CurrentImage';
 import { Predictions } from './Predictions';
 import { StatusPanel } from './StatusPanel';
@@ -31,6 +32,7 @@ export function App() {
         </p>
       </header>
       <ServerBanner />
+      <LiveBar />
       <main className="layout">
         <div className="side">
           <StatusPanel />

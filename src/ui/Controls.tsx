@@ -1,11 +1,13 @@
+import { useEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { recordsToCsv, recordsToJson, type ExportEnvironment } from '../app/exportRecords';
+import { recordsToCsv, recordsToJson } from '../app/exportRecords';
 import { clampSetting, type RunMode } from '../app/settings';
 import { useAppStore } from '../app/store';
 import { payloadBytesPerImage } from '../core/manifest';
 import type { ImageFormat } from '../core/record';
 import { useEngine } from './engineContext';
 import { formatPercent } from './format';
+import { exportEnvironment, writeSessionReport } from './sessionReportCapture';
 
 const RUN_MODES: { id: RunMode; label: string }[] = [
   { id: 'on-device', label: 'On-device' },
@@ -52,6 +54,22 @@ function download(name: string, text: string, type: string) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/**
+ * When a run or a step ends, the Start index field moves to where the next one continues, so the
+ * field always reads what Start will do (the engine starts from the field when it changes).
+ */
+function useStartIndexFollowsRuns(active: boolean) {
+  const engine = useEngine();
+  const wasActive = useRef(active);
+  useEffect(() => {
+    if (wasActive.current && !active) {
+      const next = engine.nextStartIndex;
+      if (next !== null) useAppStore.getState().updateSettings({ startIndex: next });
+    }
+    wasActive.current = active;
+  }, [active, engine]);
+}
+
 export function Controls() {
   const engine = useEngine();
   const { settings, running, busy, phase, manifest, updateSettings } = useAppStore(
@@ -65,6 +83,7 @@ export function Controls() {
     })),
   );
   const ready = phase === 'ready';
+  useStartIndexFollowsRuns(running || busy);
   const level = manifest?.levels.find((entry) => entry.id === settings.levelId) ?? manifest?.levels[0];
   const bitsEntry = level?.bits.find((entry) => entry.bits === settings.bits);
   const usesSplit = settings.mode === 'split' || settings.mode === 'compare';
@@ -72,20 +91,7 @@ export function Controls() {
 
   const exportSession = (kind: 'csv' | 'json') => {
     const state = useAppStore.getState();
-    const capabilities = state.capabilities;
-    const environment: ExportEnvironment = {
-      backend: state.backend?.label ?? 'none',
-      adapter: !capabilities
-        ? 'unknown'
-        : capabilities.webgpu.available
-          ? `${capabilities.webgpu.adapter.vendor} ${capabilities.webgpu.adapter.architecture}`
-          : `none (${capabilities.webgpu.reason})`,
-      userAgent: navigator.userAgent,
-      crossOriginIsolated: globalThis.crossOriginIsolated === true,
-      bundleId: state.manifest?.bundleId ?? '',
-      bundleCommit: state.manifest?.training.commit ?? '',
-      exportedAt: new Date().toISOString(),
-    };
+    const environment = exportEnvironment(state);
     const records = engine.feed.records.toArray();
     const stamp = environment.exportedAt.replaceAll(':', '-');
     if (kind === 'csv')
@@ -96,6 +102,11 @@ export function Controls() {
         recordsToJson(records, state.settings, environment),
         'application/json',
       );
+  };
+
+  const exportReport = () => {
+    const { name, html } = writeSessionReport(engine);
+    download(name, html, 'text/html');
   };
 
   return (
@@ -288,6 +299,9 @@ export function Controls() {
         </button>
         <button type="button" data-testid="controls.export-json" onClick={() => exportSession('json')}>
           Export JSON
+        </button>
+        <button type="button" data-testid="controls.export-report" onClick={exportReport}>
+          Session report
         </button>
       </div>
     </section>

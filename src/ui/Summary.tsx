@@ -1,61 +1,139 @@
 import { memo } from 'react';
-import type { LiveSnapshot } from '../app/liveSnapshot';
-import { useAppStore } from '../app/store';
-import { MODES } from '../core/record';
+import type { LiveSnapshot, ResultRow } from '../app/liveSnapshot';
+import { MODES, type Mode } from '../core/record';
+import { useChartSnapshot } from './charts/useChartSnapshot';
 import { MODE_COLORS, MODE_LABELS, formatBps, formatBytes, formatMs, formatPercent } from './format';
-import { useThrottled } from './useThrottled';
 
 /**
- * The table's numbers change with every live snapshot (up to 14 a second), faster than anyone
- * reads them; each change re-renders and repaints the table on the main thread, which competes with
- * the charts. Four times a second is plenty to read.
+ * The summary takes its snapshot from the chart scheduler, in the same round as the charts on
+ * screen: its counters and the charts always show the same moment.
  */
-const SUMMARY_INTERVAL_MS = 250;
-
 export function Summary() {
-  const live = useThrottled(
-    useAppStore((state) => state.live),
-    SUMMARY_INTERVAL_MS,
-  );
-  return <SummaryTable live={live} />;
+  const { attach, snapshot } = useChartSnapshot('summary');
+  return <SummaryTable live={snapshot} attach={attach} />;
 }
 
-const SummaryTable = memo(function SummaryTable({ live }: { live: LiveSnapshot }) {
-  const { perMode, counters, estimate, lastError } = live;
+/** What tells rows of one mode apart, shown only when the session has more than one of it. */
+export function rowConditionLabel(row: ResultRow, rows: readonly ResultRow[]): string {
+  const parts: string[] = [];
+  if (new Set(rows.map((candidate) => candidate.backend)).size > 1) parts.push(row.backend);
+  if (new Set(rows.map((candidate) => candidate.slowdown)).size > 1)
+    parts.push(`${row.slowdown}× slower (emulated)`);
+  return parts.join(', ');
+}
+
+/** Each mode's current row first (empty while the mode has not run), then its earlier rows. */
+export function summaryRows(live: LiveSnapshot): { mode: Mode; row: ResultRow | null; current: boolean }[] {
+  return MODES.flatMap((mode) => {
+    const ofMode = live.rows.filter((row) => row.mode === mode);
+    const current = ofMode.find((row) => row.current) ?? null;
+    return [
+      { mode, row: current, current: true },
+      ...ofMode.filter((row) => !row.current).map((row) => ({ mode, row, current: false })),
+    ];
+  });
+}
+
+export const SUMMARY_COLUMNS = [
+  'Mode',
+  'Config',
+  'Images',
+  'Accuracy',
+  'Median total',
+  'p95 total',
+  'Per image',
+  'Wire B / image',
+  'Failed',
+] as const;
+
+/** A row's cells as the table shows them (the session report shows the same strings). */
+export function summaryCells(row: ResultRow | null): string[] {
+  return [
+    row ? `${row.config} ×${row.imagesPerRequest}` : '–',
+    String(row?.images ?? 0),
+    formatPercent(row?.accuracy, 2),
+    formatMs(row?.medianTotalMs),
+    formatMs(row?.p95TotalMs),
+    formatMs(row?.medianPerImageMs),
+    formatBytes(row?.wireBytesPerImage),
+    String(row?.failed ?? 0),
+  ];
+}
+
+const CELL_TEST_IDS: Partial<Record<number, string>> = {
+  1: 'images',
+  2: 'accuracy',
+  3: 'median',
+  6: 'bytes',
+  7: 'failed',
+};
+
+const SummaryTable = memo(function SummaryTable({
+  live,
+  attach,
+}: {
+  live: LiveSnapshot;
+  attach: (element: HTMLElement | null) => void;
+}) {
+  const { counters, estimate, lastError } = live;
   return (
-    <section className="card summary" aria-label="Summary">
+    <section
+      ref={attach}
+      className="card summary"
+      aria-label="Summary"
+      data-testid="summary"
+      data-snapshot-version={live.version}
+    >
       <div className="table-scroll">
-        <table>
+        <table className="results">
           <thead>
             <tr>
-              <th>Mode</th>
-              <th>Config</th>
-              <th>Images</th>
-              <th>Accuracy</th>
-              <th>Median total</th>
-              <th>p95 total</th>
-              <th>Per image</th>
-              <th>Wire B / image</th>
-              <th>Failed</th>
+              {SUMMARY_COLUMNS.map((column) => (
+                <th key={column}>{column}</th>
+              ))}
             </tr>
           </thead>
           <tbody>
-            {MODES.map((mode) => {
-              const totals = perMode[mode];
+            {summaryRows(live).map(({ mode, row, current }) => {
+              const condition = row ? rowConditionLabel(row, live.rows) : '';
+              const testId = current ? `summary.${mode}` : 'summary.previous';
               return (
-                <tr key={mode} data-testid={`summary.${mode}`}>
-                  <td>
+                <tr
+                  key={row?.key ?? mode}
+                  data-testid={testId}
+                  className={current ? undefined : 'previous'}
+                  data-mode={mode}
+                  data-backend={row?.backend ?? ''}
+                  data-slowdown={row?.slowdown ?? ''}
+                  data-config={row?.config ?? ''}
+                  data-images-per-request={row?.imagesPerRequest ?? ''}
+                >
+                  <th scope="row" data-label={SUMMARY_COLUMNS[0]}>
                     <span className="swatch" style={{ background: MODE_COLORS[mode] }} />
                     {MODE_LABELS[mode]}
-                  </td>
-                  <td>{totals.lastConfig ?? '–'}</td>
-                  <td data-testid={`summary.${mode}.images`}>{totals.images}</td>
-                  <td data-testid={`summary.${mode}.accuracy`}>{formatPercent(totals.accuracy, 2)}</td>
-                  <td>{formatMs(totals.medianTotalMs)}</td>
-                  <td>{formatMs(totals.p95TotalMs)}</td>
-                  <td>{formatMs(totals.medianPerImageMs)}</td>
-                  <td data-testid={`summary.${mode}.bytes`}>{formatBytes(totals.wireBytesPerImage)}</td>
-                  <td>{totals.failed}</td>
+                    {condition && (
+                      <span
+                        className="condition"
+                        data-testid={current ? `summary.${mode}.condition` : undefined}
+                      >
+                        {' '}
+                        {condition}
+                      </span>
+                    )}
+                  </th>
+                  {summaryCells(row).map((cell, index) => (
+                    <td
+                      key={SUMMARY_COLUMNS[index + 1]}
+                      data-label={SUMMARY_COLUMNS[index + 1]}
+                      data-testid={
+                        current && CELL_TEST_IDS[index]
+                          ? `summary.${mode}.${CELL_TEST_IDS[index]}`
+                          : undefined
+                      }
+                    >
+                      {cell}
+                    </td>
+                  ))}
                 </tr>
               );
             })}

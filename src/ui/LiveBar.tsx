@@ -1,0 +1,74 @@
+/**
+ * The live figures in a strip that stays at the top of the screen while the page scrolls: on a
+ * phone the controls, the table and the charts do not fit one screen, and a stream is watched, not
+ * scrolled to. It draws in the same scheduler round as the summary and the charts.
+ */
+import { memo } from 'react';
+import type { LiveSnapshot } from '../app/liveSnapshot';
+import type { RunMode } from '../app/settings';
+import { useAppStore } from '../app/store';
+import { MODES, type Mode } from '../core/record';
+import { useChartSnapshot } from './charts/useChartSnapshot';
+import { MODE_COLORS, MODE_LABELS, formatBps, formatBytes, formatMs, formatPercent } from './format';
+
+export function LiveBar() {
+  const { attach, snapshot } = useChartSnapshot('live-bar');
+  const runMode = useAppStore((state) => state.settings.mode);
+  return <LiveFigures live={snapshot} runMode={runMode} attach={attach} />;
+}
+
+function shownModes(live: LiveSnapshot, runMode: RunMode): Mode[] {
+  return MODES.filter((mode) => runMode === 'compare' || mode === runMode || live.perMode[mode].requests > 0);
+}
+
+const LiveFigures = memo(function LiveFigures({
+  live,
+  runMode,
+  attach,
+}: {
+  live: LiveSnapshot;
+  runMode: RunMode;
+  attach: (element: HTMLElement | null) => void;
+}) {
+  const { counters, estimate } = live;
+  return (
+    <section
+      ref={attach}
+      className="live-bar"
+      aria-label="Live figures"
+      data-testid="live"
+      data-snapshot-version={live.version}
+    >
+      <ul>
+        {shownModes(live, runMode).map((mode) => {
+          const totals = live.perMode[mode];
+          return (
+            <li key={mode} data-testid={`live.${mode}`}>
+              <span className="swatch" style={{ background: MODE_COLORS[mode] }} />
+              <span className="live-mode">{MODE_LABELS[mode]}</span>
+              <span>
+                <b data-testid={`live.${mode}.median`}>{formatMs(totals.medianTotalMs)}</b> median
+              </span>
+              <span>
+                <b data-testid={`live.${mode}.accuracy`}>{formatPercent(totals.accuracy, 2)}</b>
+              </span>
+              <span>
+                <b data-testid={`live.${mode}.bytes`}>{formatBytes(totals.wireBytesPerImage)}</b>/img
+              </span>
+              <span>
+                <b data-testid={`live.${mode}.failed`}>{totals.failed}</b> failed
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+      <p data-testid="live.counters">
+        Sent <b>{counters.sent}</b> · answered <b>{counters.answered}</b> · failed <b>{counters.failed}</b>
+        {counters.local > 0 && <> · on-device {counters.local}</>}
+      </p>
+      <p data-testid="live.uplink">
+        Uplink ≈ <b>{formatBps(estimate.uplinkBps)}</b> · RTT <b>{formatMs(estimate.rttMs)}</b>
+      </p>
+    </section>
+  );
+});
