@@ -94,6 +94,10 @@ export interface RunOptions {
   maxInFlight?: number;
   rate?: { imagesPerSecond: number };
   startIndex?: number;
+  /** Emulated device slowdown factor (default 1: the device's real speed). */
+  slowdown?: number;
+  /** Split mode's early-exit threshold (default off). */
+  exitThreshold?: number | null;
 }
 
 export class RunDriver {
@@ -119,6 +123,9 @@ export class RunDriver {
       await app.testId('controls.rate-kind').selectOption('max');
     }
     await app.testId('controls.start-index').fill(String(options.startIndex ?? 0));
+    await app.testId('controls.slowdown').selectOption(String(options.slowdown ?? 1));
+    const exit = options.exitThreshold ?? null;
+    await app.testId('controls.exit-threshold').selectOption(exit === null ? 'off' : String(exit));
     await app.testId('controls.stop-after').fill(String(options.stopAfterImages ?? 0));
   }
 

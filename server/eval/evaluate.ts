@@ -303,7 +303,7 @@ export interface SplitWithExitAnswers {
  * as the device and the tail server run it.
  */
 export function splitWithExitAnswers(
-  result: EvalResult,
+  result: Pick<EvalResult, 'predictions' | 'margins' | 'exitConfidences'>,
   levelId: string,
   bits: number,
   threshold: number,
