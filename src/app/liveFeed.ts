@@ -4,14 +4,8 @@
  * stream of 50 inferences a second costs the UI 10-20 renders a second, not 50.
  */
 import { correctCount, MODES, type InferenceRecord, type Mode } from '../core/record';
-import {
-  ClockOffsetEstimator,
-  RingBuffer,
-  UplinkEstimator,
-  median,
-  quantile,
-  type UplinkSample,
-} from '../core/stats';
+import { ClockOffsetEstimator, RingBuffer, median, quantile } from '../core/stats';
+import { UplinkEstimator, type UplinkSample } from '../core/uplinkEstimator';
 import {
   emptyCounters,
   emptyModeTotals,
@@ -69,7 +63,7 @@ export class LiveFeed {
   readonly records = new RingBuffer<InferenceRecord>(RECORD_CAPACITY);
   private readonly points = new RingBuffer<LivePoint>(CHART_POINTS);
   private readonly estimates = new RingBuffer<EstimatePoint>(ESTIMATE_POINTS);
-  readonly uplink = new UplinkEstimator(3000, 2);
+  readonly uplink = new UplinkEstimator();
   readonly clock = new ClockOffsetEstimator();
   private counters: Counters = emptyCounters();
   /** Every row of the session by key, in the order they began. */

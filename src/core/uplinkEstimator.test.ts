@@ -1,0 +1,275 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  seededRandom,
+  simulateProbes,
+  simulateStream,
+  ThrottleModel,
+  type StreamOptions,
+} from './throttleModel';
+import { UplinkEstimator, type BandwidthEstimate, type UplinkSample } from './uplinkEstimator';
+
+function estimateOf(samples: UplinkSample[], estimator = new UplinkEstimator()): BandwidthEstimate {
+  for (const sample of samples) estimator.add(sample);
+  return estimator.estimate();
+}
+
+const inside = (estimate: BandwidthEstimate, bps: number) =>
+  (estimate.uplinkLowBps ?? 0) <= bps * 1.0001 && bps <= (estimate.uplinkHighBps ?? Infinity) * 1.0001;
+
+function stream(overrides: Partial<StreamOptions> & { bps: number; seed: number }): UplinkSample[] {
+  const random = seededRandom(overrides.seed);
+  return simulateStream({
+    segments: [{ fromMs: -1000 * random(), bps: overrides.bps }],
+    bytes: 60,
+    inFlight: 1,
+    durationMs: 5000,
+    cycleMs: [3, 9],
+    arrivalJitterMs: 0.8,
+    replyMs: 2,
+    random,
+    ...overrides,
+  });
+}
+
+describe('ThrottleModel', () => {
+  it('releases on its own clock, queues behind the throttled message and releases on a change', () => {
+    const throttle = new ThrottleModel([
+      { fromMs: 0, bps: 256_000 },
+      { fromMs: 1000, bps: 64_000 },
+    ]);
+    const q = 46.875;
+    // Sent mid-quantum: waits only for the rest of it.
+    expect(throttle.send(10, 60)).toBeCloseTo(q);
+    // Two quanta from an idle link at 100 ms (between ticks 2 and 3): out at ticks 3 and 4.
+    expect(throttle.send(100, 2000)).toBeCloseTo(4 * q);
+    // Sent while that one is throttled: out with it.
+    expect(throttle.send(120, 60)).toBeCloseTo(4 * q);
+    // 14 quanta from 900 ms would end after the change at 1000 ms, which releases it.
+    expect(throttle.send(900, 20_000)).toBe(1000);
+    // The new clock starts at the change.
+    expect(throttle.send(1010, 60)).toBeCloseTo(1187.5);
+  });
+});
+
+describe('UplinkEstimator on the DevTools throttle', () => {
+  it('reads a phase-locked stream exactly where transfer times read up to 2.7x', () => {
+    // One request in flight and a steady 10 ms cycle: every one-quantum message waits only the
+    // rest of the quantum, 36.9 of 46.9 ms, whatever the phase.
+    const samples = stream({ bps: 256_000, seed: 3, cycleMs: [8, 8.2] });
+    const transfer = samples.map((s) => s.arrivedAt - s.sentAt);
+    expect(Math.max(...transfer)).toBeLessThan(40);
+    const estimate = estimateOf(samples);
+    expect(estimate.method).toBe('quantum-clock');
+    expect(estimate.uplinkBps! / 256_000).toBeCloseTo(1, 2);
+    expect(estimate.quantumMs!).toBeCloseTo(46.875, 1);
+    expect(inside(estimate, 256_000)).toBe(true);
+    expect(estimate.uplinkRelativeUncertainty!).toBeLessThan(0.02);
+  });
+
+  it('stays within 2 % for any phase, rate, cycle, size and requests in flight, unless the data are ambiguous, and then says so', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.double({ min: 64_000, max: 2_000_000, noNaN: true }),
+        fc.constantFrom(60, 900, 1600, 5000, 12_000),
+        fc.constantFrom(1, 2, 4, 16),
+        fc.double({ min: 0.5, max: 30, noNaN: true }),
+        fc.double({ min: 0.5, max: 10, noNaN: true }),
+        (seed, bps, bytes, inFlight, cycleFrom, cycleSpread) => {
+          const estimate = estimateOf(
+            stream({ bps, seed, bytes, inFlight, cycleMs: [cycleFrom, cycleFrom + cycleSpread] }),
+          );
+          // The truth always lies in the interval the estimate gives.
+          expect(inside(estimate, bps), JSON.stringify(estimate)).toBe(true);
+          // Where the interval is narrow, the figure is the throttle's.
+          if (estimate.uplinkBps !== null && estimate.uplinkHighBps! / estimate.uplinkLowBps! < 1.05)
+            expect(Math.abs(estimate.uplinkBps / bps - 1)).toBeLessThan(0.02);
+        },
+      ),
+      { numRuns: 300, seed: 1313 },
+    );
+  });
+
+  it('is within 2 % (clock fit) or 17 % (transfer bounds) for any phase and any rate from 64 kbit/s to 2 Mbit/s with one request in flight', () => {
+    // The request cycle varies by a few ms, as compute and the event loop make it do; with the
+    // probes the engine sends when the fit is ambiguous.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.double({ min: 64_000, max: 2_000_000, noNaN: true }),
+        fc.constantFrom(60, 1000, 5000),
+        fc.double({ min: 1, max: 20, noNaN: true }),
+        (seed, bps, bytes, cycleFrom) => {
+          // The engine's probe: a few more quanta than ticks pass between arrivals.
+          const quantumMs = (1500 * 8 * 1000) / bps;
+          const ticksPerRequest = Math.ceil((bytes + 1) / 1500) + Math.ceil((cycleFrom + 5) / quantumMs);
+          const probeQuanta = Math.min(16, 2 * ticksPerRequest + 2);
+          const estimate = estimateOf(
+            stream({
+              bps,
+              seed,
+              bytes,
+              cycleMs: [cycleFrom, cycleFrom + 3],
+              probe: { bytes: (probeQuanta - 1) * 1500 + 700, everyMs: 3000 },
+            }),
+          );
+          expect(inside(estimate, bps), JSON.stringify(estimate)).toBe(true);
+          // Slow multi-quantum streams have too few arrivals in 5 s for a clock fit: their transfer
+          // bounds are within a quantum of the truth.
+          const tolerance = estimate.method === 'quantum-clock' ? 0.02 : 0.17;
+          expect(Math.abs(estimate.uplinkBps! / bps - 1), JSON.stringify(estimate)).toBeLessThan(tolerance);
+        },
+      ),
+      { numRuns: 200, seed: 4242 },
+    );
+  });
+
+  it('without probes, says a locked fast stream is ambiguous rather than claiming one figure', () => {
+    // 2 Mbit/s (6 ms quanta) and a 4-6 ms cycle: every message skips exactly one tick, so the
+    // arrivals fit 1 Mbit/s as well as 2 Mbit/s.
+    const estimate = estimateOf(stream({ bps: 2_000_000, seed: 5, cycleMs: [4.2, 4.6], replyMs: 2 }));
+    expect(inside(estimate, 2_000_000)).toBe(true);
+    expect(estimate.uplinkHighBps! / estimate.uplinkLowBps!).toBeGreaterThan(1.8);
+    expect(estimate.uplinkRelativeUncertainty!).toBeGreaterThan(0.25);
+  });
+
+  it('follows a step change within 3 s, either way, with one request in flight or several', () => {
+    for (const [from, to] of [
+      [2_000_000, 64_000],
+      [64_000, 2_000_000],
+      [256_000, 1_000_000],
+      [1_000_000, 256_000],
+    ] as const)
+      for (const inFlight of [1, 16])
+        for (const seed of [1, 2, 3]) {
+          const random = seededRandom(seed * 31 + inFlight);
+          const changeAt = 5000;
+          const samples = simulateStream({
+            segments: [
+              { fromMs: -500 * random(), bps: from },
+              { fromMs: changeAt, bps: to },
+            ],
+            bytes: 60,
+            inFlight,
+            durationMs: changeAt + 6000,
+            cycleMs: [3, 9],
+            arrivalJitterMs: 0.8,
+            replyMs: 2,
+            probe: { bytes: 8000, everyMs: 3000 },
+            random,
+          });
+          const estimator = new UplinkEstimator();
+          let lastWrongAt = changeAt;
+          for (const sample of samples) {
+            estimator.add(sample);
+            const { uplinkBps } = estimator.estimate();
+            if (sample.arrivedAt > changeAt && (uplinkBps === null || Math.abs(uplinkBps / to - 1) > 0.15))
+              lastWrongAt = sample.arrivedAt;
+          }
+          expect(
+            lastWrongAt - changeAt,
+            `${from} -> ${to}, ${inFlight} in flight, seed ${seed}`,
+          ).toBeLessThan(3000);
+        }
+  });
+
+  it('shows unknown on an idle unthrottled link, and what the probes bound', () => {
+    const random = seededRandom(11);
+    // Loopback: probes arrive 0.3-3 ms after they are sent.
+    const tiny: UplinkSample[] = [];
+    const large: UplinkSample[] = [];
+    for (let at = 0; at < 10_000; at += 1000 + 200 * random()) {
+      const delay = 0.3 + 2.7 * random();
+      tiny.push({ sentAt: at, arrivedAt: at + delay, wireBytes: 3, networkMs: delay + 1 });
+      large.push({ sentAt: at, arrivedAt: at + delay + 0.5, wireBytes: 5200, networkMs: delay + 1.5 });
+    }
+    const fromTiny = estimateOf(tiny);
+    expect(fromTiny.uplinkBps).toBeNull();
+    expect(fromTiny.uplinkRelativeUncertainty).toBeNull();
+    const fromLarge = estimateOf(large);
+    expect(fromLarge.uplinkBps).toBeNull();
+    // Four quanta in under 6 ms: at least 6 Mbit/s, and no upper bound.
+    expect(fromLarge.uplinkLowBps!).toBeGreaterThan(6_000_000);
+    expect(fromLarge.uplinkHighBps).toBeNull();
+  });
+
+  it('shows unknown while an unthrottled stream runs', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.constantFrom(60, 5000), (seed, bytes) => {
+        const random = seededRandom(seed);
+        const samples: UplinkSample[] = [];
+        let at = 0;
+        while (at < 5000) {
+          const delay = 0.2 + 1.5 * random();
+          samples.push({ sentAt: at, arrivedAt: at + delay, wireBytes: bytes, networkMs: delay + 1 });
+          at += delay + 2 + 8 * random();
+        }
+        const estimate = estimateOf(samples);
+        expect(estimate.uplinkBps, JSON.stringify(estimate)).toBeNull();
+      }),
+      { numRuns: 100, seed: 99 },
+    );
+  });
+
+  it('measures an idle throttled link from probes of a few quanta, with an interval that holds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.double({ min: 64_000, max: 2_000_000, noNaN: true }),
+        (seed, bps) => {
+          const random = seededRandom(seed);
+          const quantumMs = (1500 * 8 * 1000) / bps;
+          const quanta = Math.min(8, Math.max(2, Math.round(100 / quantumMs)));
+          const samples = simulateProbes({
+            segments: [{ fromMs: -1000 * random(), bps }],
+            bytes: (quanta - 1) * 1500 + 700,
+            everyMs: Math.max(1000, 5 * quanta * quantumMs),
+            durationMs: 10_000,
+            arrivalJitterMs: 0.8,
+            random,
+          });
+          const estimate = estimateOf(samples);
+          expect(estimate.uplinkBps).not.toBeNull();
+          expect(inside(estimate, bps), JSON.stringify(estimate)).toBe(true);
+          expect(Math.abs(estimate.uplinkBps! / bps - 1)).toBeLessThan(0.5);
+        },
+      ),
+      { numRuns: 100, seed: 7 },
+    );
+  });
+
+  it('ignores a stalled sample', () => {
+    const samples = stream({ bps: 256_000, seed: 8 });
+    const last = samples[samples.length - 1]!;
+    // A server pause delays one arrival by 300 ms.
+    samples.push({
+      sentAt: last.arrivedAt + 10,
+      arrivedAt: last.arrivedAt + 350,
+      wireBytes: 60,
+      networkMs: 400,
+    });
+    const estimate = estimateOf(samples);
+    expect(estimate.uplinkBps! / 256_000).toBeCloseTo(1, 2);
+  });
+
+  it('reports the median network time as RTT, and nothing before samples', () => {
+    const estimator = new UplinkEstimator();
+    expect(estimator.estimate()).toEqual({
+      uplinkBps: null,
+      uplinkLowBps: null,
+      uplinkHighBps: null,
+      uplinkRelativeUncertainty: null,
+      quantumMs: null,
+      method: 'none',
+      rttMs: null,
+      samples: 0,
+    });
+    estimator.add({ sentAt: 0, arrivedAt: 10, wireBytes: 10, networkMs: 20 });
+    estimator.add({ sentAt: 20, arrivedAt: 30, wireBytes: 10, networkMs: 24 });
+    estimator.add({ sentAt: 40, arrivedAt: 50, wireBytes: 10, networkMs: 22 });
+    expect(estimator.estimate().rttMs).toBe(22);
+    estimator.clear();
+    expect(estimator.estimate().samples).toBe(0);
+  });
+});
