@@ -9,7 +9,7 @@ import { splitWithExitAnswers } from '../server/eval/evaluate';
 import type { ModelManifest } from '../src/core/manifest';
 import { sumOfPhases, type InferenceRecord } from '../src/core/record';
 import { readFileSync } from 'node:fs';
-import { FrameRecorder, RunDriver, SplitScopePage, expect, test } from './fixtures';
+import { FrameRecorder, RunDriver, SplitScopePage, expect, test, useBackend } from './fixtures';
 import { referencePredictions } from './reference';
 
 const manifest = JSON.parse(readFileSync('public/models/fmnist/manifest.json', 'utf8')) as ModelManifest;
@@ -36,7 +36,7 @@ for (const backend of ['webgpu', 'wasm'] as const) {
       frames = new FrameRecorder(page);
       await app.open();
       await app.waitUntilReady(240_000);
-      await expect(app.testId('status.backend')).toHaveAttribute('data-backend', backend);
+      await useBackend(app, backend);
     });
 
     test.afterAll(async () => {
