@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  CdpThrottleModel,
+  throttleModelFor,
   OUTAGE_BPS,
   cdpConditions,
   throttleSchedule,
@@ -38,37 +38,37 @@ describe('throttleSchedule', () => {
   });
 });
 
-describe('CdpThrottleModel', () => {
+describe('throttleModelFor', () => {
   // 64 kbit/s: one 1500-byte quantum every 187.5 ms.
   const quantumMs = 187.5;
 
   it('ends a message on a tick of the clock that started with its conditions', () => {
-    const model = new CdpThrottleModel(steps(64_000, 64_000, 64_000));
-    expect(model.send(49, 0)).toBe(quantumMs);
+    const model = throttleModelFor(steps(64_000, 64_000, 64_000));
+    expect(model.send(0, 49)).toBe(quantumMs);
     // Sent mid-quantum: waits only for the rest of it.
-    expect(model.send(49, 300)).toBe(2 * quantumMs);
+    expect(model.send(300, 49)).toBe(2 * quantumMs);
     // 2000 B are two quanta.
-    expect(model.send(2000, 400)).toBe(4 * quantumMs);
+    expect(model.send(400, 2000)).toBe(4 * quantumMs);
   });
 
   it('releases the message in flight at a change of conditions, not at a repeat of the same ones', () => {
-    const model = new CdpThrottleModel(steps(64_000, 64_000, 256_000));
+    const model = throttleModelFor(steps(64_000, 64_000, 256_000));
     // 20,000 B: 14 quanta = 2625 ms at 64 kbit/s; the repeat at 1000 ms changes nothing.
-    expect(model.send(20_000, 100)).toBe(2000);
-    const again = new CdpThrottleModel(steps(64_000, 64_000, 64_000));
-    expect(again.send(20_000, 100)).toBe(14 * quantumMs);
+    expect(model.send(100, 20_000)).toBe(2000);
+    const again = throttleModelFor(steps(64_000, 64_000, 64_000));
+    expect(again.send(100, 20_000)).toBe(14 * quantumMs);
   });
 
   it('lets a message queued behind a throttled one go out with it', () => {
-    const model = new CdpThrottleModel(steps(64_000));
-    expect(model.send(3000, 0)).toBe(3 * quantumMs);
-    expect(model.send(3000, 10)).toBe(3 * quantumMs);
-    expect(model.send(100, 3 * quantumMs + 1)).toBe(4 * quantumMs);
+    const model = throttleModelFor(steps(64_000));
+    expect(model.send(0, 3000)).toBe(3 * quantumMs);
+    expect(model.send(10, 3000)).toBe(3 * quantumMs);
+    expect(model.send(3 * quantumMs + 1, 100)).toBe(4 * quantumMs);
   });
 
   it('holds a message sent in an outage until the outage ends', () => {
-    const model = new CdpThrottleModel(steps(64_000, OUTAGE_BPS, 64_000));
-    expect(model.send(49, 1100)).toBe(2000);
+    const model = throttleModelFor(steps(64_000, OUTAGE_BPS, 64_000));
+    expect(model.send(1100, 49)).toBe(2000);
   });
 
   it('one message at a time takes between (quanta - 1) and quanta quantum times', () => {
@@ -83,12 +83,12 @@ describe('CdpThrottleModel', () => {
           },
         ),
         (bps, messages) => {
-          const model = new CdpThrottleModel([{ atMs: 0, traceBps: bps, uplinkBps: bps }]);
+          const model = throttleModelFor([{ atMs: 0, traceBps: bps, uplinkBps: bps }]);
           const q = (1500 * 8 * 1000) / bps;
           let free = 0;
           for (const [bytes, gap] of messages) {
             const sentAt = free + gap;
-            const arrival = model.send(bytes, sentAt);
+            const arrival = model.send(sentAt, bytes);
             const quanta = Math.floor(bytes / 1500) + 1;
             const took = arrival - sentAt;
             expect(took).toBeGreaterThan((quanta - 1) * q - 1e-6);
