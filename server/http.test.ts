@@ -78,13 +78,15 @@ describe('static SPA server', () => {
     expect((await get('/', { method: 'POST' })).status).toBe(405);
   });
 
-  it('answers /healthz, /metrics, and socket.io polling with the isolation headers', async () => {
+  it('answers /healthz, /metrics, and socket.io (whose long-polling is off) with the isolation headers', async () => {
     const health = await get('/healthz');
     expect(await health.json()).toMatchObject({ ok: true, bundle: null });
     expect(health.headers.get('cross-origin-opener-policy')).toBe('same-origin');
     expect((await get('/metrics')).headers.get('content-type')).toContain('text/plain');
+    // WebSocket only: a polling handshake is refused with engine.io's reason, not served.
     const polling = await get('/socket.io/?EIO=4&transport=polling');
-    expect(polling.status).toBe(200);
+    expect(polling.status).toBe(400);
+    expect(await polling.json()).toMatchObject({ message: 'Transport unknown' });
     for (const [name, value] of Object.entries(ISOLATION)) expect(polling.headers.get(name)).toBe(value);
   });
 

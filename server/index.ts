@@ -5,14 +5,16 @@
  *   tsx server/index.ts [--port 8787] [--host localhost|0.0.0.0] [--https] [--static dist | --no-static]
  *                       [--bundle fmnist] [--public-models DIR] [--server-models DIR] [--require-models]
  *                       [--batch-window-ms 2] [--max-batch 64] [--max-in-flight 16] [--max-images 64]
- *                       [--threads 1] [--inference worker|main] [--cors] [--log-level info]
+ *                       [--threads 1] [--inference worker|main] [--allow-origin ORIGIN]... [--cors]
+ *                       [--log-level info]
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, parseLogLevel, setLogLevel } from '../src/core/log';
-import { createApp } from './app';
+import { createApp, DEFAULT_SHUTDOWN_GRACE_MS } from './app';
 import { BundleError, bundleExists, loadBundle, type LoadedBundle } from './bundle';
+import { normalizeOrigin } from './origins';
 import { configDir, loadOrCreateCertificate } from './tls';
 import { lanIPv4Addresses, qrCode, serverUrls } from './urls';
 
@@ -36,9 +38,17 @@ const HELP = `SplitScope tail server
   --threads N            onnxruntime intra-op threads per session (default 1)
   --inference WHERE      main (default: onnxruntime on the main thread, no hand-off per run) or
                          worker (a worker thread: socket.io stays responsive during a run)
-  --cors                 accept socket.io connections from any origin
+  --allow-origin ORIGIN  also accept WebSocket connections from pages of ORIGIN (repeatable), e.g.
+                         --allow-origin http://localhost:5173; by default only the server's own
+                         localhost and LAN origins (the URLs printed at start) on its port
+  --cors                 accept WebSocket connections from pages of any origin
   --log-level L          debug | info | warn | error | silent
-  --help`;
+  --help
+
+  The socket speaks socket.io over WebSocket only: long-polling is switched off, so no request
+  can be dropped by an HTTP 413 without a reply. SIGTERM or SIGINT shut down gracefully: the
+  server stops accepting, tells clients it is going away, answers what it has received (up to
+  ${DEFAULT_SHUTDOWN_GRACE_MS / 1000} s) and exits; a second signal exits at once.`;
 
 function intOption(value: string | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
@@ -68,6 +78,7 @@ async function main(): Promise<void> {
       threads: { type: 'string' },
       inference: { type: 'string', default: 'main' },
       cors: { type: 'boolean', default: false },
+      'allow-origin': { type: 'string', multiple: true, default: [] },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -112,6 +123,15 @@ async function main(): Promise<void> {
     );
   }
 
+  const allowedOrigins = values['allow-origin'].map((value) => {
+    const origin = normalizeOrigin(value);
+    if (!origin)
+      throw new Error(
+        `--allow-origin must be an origin such as http://host:port, got ${JSON.stringify(value)}`,
+      );
+    return origin;
+  });
+
   const tls = values.https
     ? await loadOrCreateCertificate(['localhost', '127.0.0.1', ...lanIPv4Addresses()], log)
     : null;
@@ -120,7 +140,9 @@ async function main(): Promise<void> {
     {
       staticDir,
       tls,
+      host,
       cors: values.cors,
+      allowedOrigins,
       batching: {
         windowMs: intOption(values['batch-window-ms'], 'batch-window-ms', 2),
         maxBatch: intOption(values['max-batch'], 'max-batch', 64, 1),
@@ -154,11 +176,22 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) process.exit(1);
     stopping = true;
-    log.info(`${signal}: closing`);
+    // Whatever happens below, the process is gone within a few seconds.
+    setTimeout(() => {
+      log.error(`${signal}: shutdown took too long, exiting`);
+      process.exit(1);
+    }, DEFAULT_SHUTDOWN_GRACE_MS + 2000).unref();
     void app
-      .close()
+      .shutdown({ graceMs: DEFAULT_SHUTDOWN_GRACE_MS, reason: signal })
       .then(() => bundle?.close())
-      .finally(() => process.exit(0));
+      .then(() => {
+        log.info(`${signal}: closed`);
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        log.error(`${signal}: ${error instanceof Error ? error.message : 'shutdown failed'}`);
+        process.exit(1);
+      });
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

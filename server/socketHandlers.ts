@@ -48,15 +48,31 @@ function errorReply(code: ServerErrorCode, message: string): Response<never, Ser
   return { ok: false, error: { code, message } };
 }
 
-/** socket.io hands handlers whatever the client sent; the ack is the last argument if it is a function. */
-function splitArgs(args: unknown[]): { payload: unknown; ack: AnyAck | null } {
-  const last = args[args.length - 1];
-  if (typeof last === 'function')
-    return { payload: args.length > 1 ? args[0] : undefined, ack: last as AnyAck };
-  return { payload: args[0], ack: null };
+/** Text for a log line about a thrown value, without calling String() on what a client sent. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return typeof error === 'string' ? error : `a thrown ${typeof error}`;
 }
 
-const KNOWN_EVENTS = new Set(['infer', 'probe', 'info', 'bad-frame']);
+/**
+ * The server's parser (server/packetGuard.ts) has already checked every packet against
+ * CLIENT_EVENT_ARGS, so a listener sees [payload?, ack?] of the right kinds; the ack is the last
+ * argument when the packet carried an id. Wrapped so it can be called once only.
+ */
+function splitArgs(args: unknown[]): { payload: unknown; ack: AnyAck | null } {
+  const last = args[args.length - 1];
+  if (typeof last !== 'function') return { payload: args[0], ack: null };
+  let replied = false;
+  const ack = last as AnyAck;
+  return {
+    payload: args.length > 1 ? args[0] : undefined,
+    ack: (response) => {
+      if (replied) return;
+      replied = true;
+      ack(response);
+    },
+  };
+}
 
 export function attachInferenceHandlers(
   io: Server<ClientToServerEvents, ServerToClientEvents>,
@@ -87,26 +103,44 @@ export function attachInferenceHandlers(
 
   io.on('connection', (typedSocket) => {
     const socket = typedSocket as unknown as Socket;
-    const on = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void;
     let inFlight = 0;
     log.debug(`connect ${socket.id} from ${socket.handshake.address}`);
-
-    // Without a listener socket.io prints parse errors with console.error; route them to the log.
-    on('error', (error) => log.warn(`socket ${socket.id}: ${String(error)}`));
-    on('disconnect', (reason) => log.debug(`disconnect ${socket.id}: ${String(reason)}`));
 
     const fail = (ack: AnyAck, code: ServerErrorCode, message: string): void => {
       metrics.recordError(code);
       ack(errorReply(code, message));
     };
 
-    on('info', (...args) => {
-      const { ack } = splitArgs(args);
+    /**
+     * Every listener runs inside this: socket.io calls listeners from process.nextTick, where a
+     * throw would end the process. A bug becomes a log line and a typed 'internal' reply.
+     */
+    const on = (event: string, listener: (payload: unknown, ack: AnyAck | null) => void): void => {
+      socket.on(event, (...args: unknown[]) => {
+        const { payload, ack } = splitArgs(args);
+        try {
+          listener(payload, ack);
+        } catch (error) {
+          log.error(`${event} handler on ${socket.id} failed: ${describeError(error)}`);
+          if (ack) fail(ack, 'internal', 'internal server error');
+        }
+      });
+    };
+
+    // Without a listener socket.io prints parse errors with console.error; route them to the log.
+    socket.on('error', (error: unknown) => log.warn(`socket ${socket.id}: ${describeError(error)}`));
+    socket.on('disconnect', (reason: unknown) => {
+      log.debug(`disconnect ${socket.id}: ${typeof reason === 'string' ? reason : 'unknown reason'}`);
+      // The client left '/', the only namespace: end the connection too, or a request that arrived
+      // behind its DISCONNECT would be dropped by socket.io without a reply and without a close.
+      if (reason === 'client namespace disconnect') socket.conn.close();
+    });
+
+    on('info', (_payload, ack) => {
       ack?.({ ok: true, data: info() });
     });
 
-    on('probe', (...args) => {
-      const { payload, ack } = splitArgs(args);
+    on('probe', (payload, ack) => {
       if (!ack) return;
       if (!(payload instanceof Uint8Array)) return fail(ack, 'bad-payload', 'probe payload must be binary');
       if (payload.length > limits.maxProbeBytes)
@@ -115,22 +149,16 @@ export function attachInferenceHandlers(
       ack({ ok: true, data: { receivedBytes: payload.length, serverTime: epochNow() } });
     });
 
-    on('bad-frame', (...args) => {
-      const { payload, ack } = splitArgs(args);
-      if (ack) fail(ack, 'bad-frame', typeof payload === 'string' ? payload : 'bad frame');
-    });
-
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
-      const { ack } = splitArgs(args);
-      if (ack) fail(ack, 'bad-frame', `unknown event ${JSON.stringify(String(event)).slice(0, 64)}`);
+    // Made by the server's parser, never by a client (events.ts): the rejection is ours.
+    on('bad-frame', (payload, ack) => {
+      const rejection = payload as { code?: ServerErrorCode; message?: string } | undefined;
+      if (ack) fail(ack, rejection?.code ?? 'bad-frame', rejection?.message ?? 'bad frame');
       else metrics.recordError('bad-frame');
     });
 
-    on('infer', (...args) => {
+    on('infer', (payload, ack) => {
       const serverReceivedAt = epochNow();
       const t0 = performance.now();
-      const { payload, ack } = splitArgs(args);
       if (!ack) {
         // Nothing to answer to; count it so a broken client shows up in /metrics.
         metrics.recordError('no-ack');
@@ -158,9 +186,7 @@ export function attachInferenceHandlers(
           } else if (error instanceof BatcherClosedError) {
             fail(ack, 'internal', error.message);
           } else {
-            log.error(
-              `infer from ${socket.id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-            );
+            log.error(`infer from ${socket.id} failed: ${describeError(error)}`);
             fail(ack, 'internal', 'internal server error');
           }
         })

@@ -3,7 +3,7 @@
  * socket.io's basic-crud example, common/events.ts). Every client→server event is acknowledged
  * with a Response<T>, so a request always ends in a result or a typed error.
  */
-import type { InferResult, ProbeResult, Response, ServerInfo, ServerErrorCode } from './protocol';
+import type { InferResult, ProbeResult, Response, ServerInfo, ServerErrorCode, WireError } from './protocol';
 
 export type Ack<T> = (response: Response<T, ServerErrorCode>) => void;
 
@@ -14,15 +14,37 @@ export interface ClientToServerEvents {
   probe: (payload: Uint8Array, ack: Ack<ProbeResult>) => void;
   info: (ack: Ack<ServerInfo>) => void;
   /**
-   * Not sent by well-behaved clients: the wire parser decodes a compact frame with an unknown
-   * event code to this event, so the sender still gets a typed 'bad-frame' reply.
+   * Never accepted from a client: the server's parser turns a packet it cannot hand to a handler
+   * (unknown event code or name, wrong arguments) but that carries an ack id into this event, so
+   * the sender still gets one typed reply ('bad-frame' or 'bad-payload') for that id.
    */
-  'bad-frame': (detail: string, ack: Ack<never>) => void;
+  'bad-frame': (rejection: WireError<ServerErrorCode>, ack: Ack<never>) => void;
 }
 
-// The server only answers via acks; the map exists so both sides stay typed if that changes.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface ServerToClientEvents {}
+export interface ServerClosing {
+  /** Why the server is going away (shutdown on a signal). */
+  reason: string;
+  /** How long the server waits for requests it has already received before it disconnects. */
+  graceMs: number;
+}
+
+export interface ServerToClientEvents {
+  /** Sent to every client once when the server starts a graceful shutdown, before it disconnects. */
+  'server-closing': (notice: ServerClosing) => void;
+}
+
+export type ClientEventName = 'infer' | 'probe' | 'info';
+export type ArgKind = 'binary';
+
+/**
+ * What each client→server event takes, before the ack: the server checks every packet against
+ * this table before socket.io dispatches it (server/packetGuard.ts). Not in the table: not ours.
+ */
+export const CLIENT_EVENT_ARGS: Readonly<Record<ClientEventName, readonly ArgKind[]>> = {
+  infer: ['binary'],
+  probe: ['binary'],
+  info: [],
+};
 
 /** The compact event table of the wire parser: event name ⇄ one-byte code. */
 export const WIRE_EVENT_CODES = { infer: 1, probe: 2 } as const;

@@ -108,7 +108,7 @@ describe('wire parser', () => {
     expect(decoded[0]).toMatchObject({
       type: PACKET_EVENT,
       id: 9,
-      data: ['bad-frame', 'unknown event code 127'],
+      data: ['bad-frame', { code: 'bad-frame', message: 'unknown event code 127' }],
     });
   });
 

@@ -19,6 +19,10 @@
  * header is intact but whose event code is unknown still decodes, to the 'bad-frame' event, so
  * the sender gets a typed error; a bad request *body* is the protocol decoder's job and is
  * answered with a typed error too.
+ *
+ * The server passes an InboundGuard (server/packetGuard.ts): msgpack is then decoded with bounded
+ * lengths and every packet is checked before socket.io sees it. Clients trust their server and
+ * decode its replies with notepack, as socket.io-msgpack-parser does.
  */
 import * as msgpackParser from 'socket.io-msgpack-parser';
 import { WIRE_EVENT_CODES, type WireEventName } from './events';
@@ -57,6 +61,14 @@ export interface WireParserHooks {
   onDecoded?(packet: SocketPacket, bytes: number, compact: boolean): void;
 }
 
+/** Replaces the msgpack fallback's decoding: returns a checked packet or throws (closes the connection). */
+export interface InboundGuard {
+  decodeMsgpack(bytes: Uint8Array): SocketPacket;
+}
+
+/** Bytes a msgpack envelope may add around a request payload: map keys, event name, id, options. */
+export const MSGPACK_ENVELOPE_BYTES = 128;
+
 export interface WireParser {
   Encoder: new () => { encode(packet: SocketPacket): unknown[] };
   Decoder: new () => {
@@ -72,12 +84,25 @@ export function compactFrameLength(payloadBytes: number, ackId?: number): number
   return 1 + (ackId === undefined ? 0 : varintLength(ackId)) + 1 + payloadBytes;
 }
 
-/** Largest legal message for these limits: used as maxHttpBufferSize. */
-export function maxLegalFrameBytes(
-  limits: Pick<ServerLimits, 'maxImagesPerRequest' | 'maxImageBytes' | 'maxProbeBytes'>,
-  levelElements: readonly number[],
-): number {
-  return 2 + MAX_VARINT_BYTES + Math.max(maxInferBodyBytes(limits, levelElements), limits.maxProbeBytes);
+type PayloadLimits = Pick<ServerLimits, 'maxImagesPerRequest' | 'maxImageBytes' | 'maxProbeBytes'>;
+
+/** Largest binary argument of any request: the largest legal infer body or probe payload. */
+export function maxLegalPayloadBytes(limits: PayloadLimits, levelElements: readonly number[]): number {
+  return Math.max(maxInferBodyBytes(limits, levelElements), limits.maxProbeBytes);
+}
+
+/** Largest legal compact frame for these limits: kind, ack id varint, event code, payload. */
+export function maxLegalFrameBytes(limits: PayloadLimits, levelElements: readonly number[]): number {
+  return 2 + MAX_VARINT_BYTES + maxLegalPayloadBytes(limits, levelElements);
+}
+
+/**
+ * Largest legal message in any encoding the server accepts, used as maxHttpBufferSize: the same
+ * payload in a msgpack packet (a stock socket.io-msgpack-parser client) costs up to
+ * MSGPACK_ENVELOPE_BYTES around it, more than the compact frame's 7.
+ */
+export function maxLegalMessageBytes(limits: PayloadLimits, levelElements: readonly number[]): number {
+  return maxLegalPayloadBytes(limits, levelElements) + MSGPACK_ENVELOPE_BYTES;
 }
 
 function compactEventOf(packet: SocketPacket): { code: number; payload: Uint8Array } | null {
@@ -105,8 +130,11 @@ function byteLengthOf(chunk: unknown): number {
 
 type Listener = (packet: SocketPacket) => void;
 
-/** Builds a parser; hooks let TailClient learn the exact bytes of each message (tests use it too). */
-export function createWireParser(hooks: WireParserHooks = {}): WireParser {
+/**
+ * Builds a parser; hooks let TailClient learn the exact bytes of each message (tests use it too);
+ * the server passes its inbound guard.
+ */
+export function createWireParser(hooks: WireParserHooks = {}, guard?: InboundGuard): WireParser {
   class Encoder {
     private readonly fallback = new msgpackParser.Encoder();
 
@@ -180,6 +208,10 @@ export function createWireParser(hooks: WireParserHooks = {}): WireParser {
     }
 
     private decodeMsgpack(chunk: unknown, bytes: number): void {
+      if (guard) {
+        this.emitDecoded(guard.decodeMsgpack(asBytes(chunk)!), bytes, false);
+        return;
+      }
       if (!this.fallback) {
         this.fallback = new msgpackParser.Decoder();
         this.fallback.on('decoded', (packet: SocketPacket) =>
@@ -217,7 +249,8 @@ function decodeCompact(bytes: Uint8Array): SocketPacket {
   const payload = bytes.subarray(at);
   if (!name) {
     if (id === undefined) throw new Error(`wire parser: unknown event code ${code}`);
-    return { type: PACKET_EVENT, nsp: '/', id, data: ['bad-frame', `unknown event code ${code}`] };
+    const rejection = { code: 'bad-frame', message: `unknown event code ${code}` };
+    return { type: PACKET_EVENT, nsp: '/', id, data: ['bad-frame', rejection] };
   }
   const packet: SocketPacket = { type: PACKET_EVENT, nsp: '/', data: [name, payload] };
   if (id !== undefined) packet.id = id;
