@@ -1,0 +1,190 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Candidate, PredictionResult } from './costModel';
+import { candidateId } from './costModel';
+import {
+  autoPolicy,
+  describeCandidate,
+  expectedAccuracies,
+  staticPolicy,
+  type CandidateView,
+  type PolicyInput,
+} from './policy';
+
+const png: Candidate = { kind: 'offload', format: 'png' };
+const onDevice: Candidate = { kind: 'on-device' };
+const c2b2: Candidate = { kind: 'split', levelId: 'c2', bits: 2, exitThreshold: null };
+const c4b4: Candidate = { kind: 'split', levelId: 'c4', bits: 4, exitThreshold: null };
+
+function view(
+  candidate: Candidate,
+  medianMs: number | null,
+  accuracy: number | null,
+  p90Ms = medianMs,
+): CandidateView {
+  const id = candidateId(candidate);
+  const prediction: PredictionResult =
+    medianMs === null
+      ? { ok: false, candidate: id, missing: ['uplink estimate'] }
+      : {
+          ok: true,
+          candidate: id,
+          medianMs,
+          p90Ms: p90Ms!,
+          phases: { deviceMs: 0, encodeMs: 0, uplinkMs: 0, serverMs: 0, downlinkMs: 0, overheadMs: 0 },
+          wireBytes: 0,
+          exitShare: 0,
+          assumptions: [],
+        };
+  return { candidate, id, prediction, expectedAccuracy: accuracy };
+}
+
+const input = (candidates: CandidateView[], extra: Partial<PolicyInput> = {}): PolicyInput => ({
+  sloMs: 250,
+  candidates,
+  recentErrors: [0.05],
+  current: null,
+  uplinkBps: 120_000,
+  ...extra,
+});
+
+describe('autoPolicy', () => {
+  const auto = autoPolicy();
+
+  it('takes the most accurate candidate that meets the target and says why', () => {
+    const decision = auto.decide(
+      input([
+        view(png, 560, 0.935),
+        view(c2b2, 190, 0.9337),
+        view(onDevice, 400, 0.935),
+        view(c4b4, 230, 0.9384),
+      ]),
+    );
+    expect(decision.id).toBe('c2-b2');
+    expect(decision.meetsSlo).toBe(true);
+    // c4-b4 (245 ms) is over 250 / 1.05; PNG and on-device are too slow.
+    expect(decision.reason).toBe(
+      'At ~120 kbit/s split c4 at 4 bits needs ~245 ms (p90), over the 250 ms target; split c2 at 2 bits meets it at 93.4% (~190 ms p90).',
+    );
+  });
+
+  it('widens its margin with the predictor’s recent error', () => {
+    const candidates = [view(c4b4, 200, 0.9384), view(c2b2, 150, 0.9337)];
+    expect(auto.decide(input(candidates, { recentErrors: [0.01, 0.02] })).id).toBe('c4-b4');
+    const wary = auto.decide(input(candidates, { recentErrors: [0.3, 0.4, 0.35] }));
+    expect(wary.id).toBe('c2-b2');
+    expect(wary.margin).toBeCloseTo(0.38, 6);
+  });
+
+  it('falls back to the fastest when nothing meets the target', () => {
+    const decision = auto.decide(
+      input([view(png, 900, 0.935), view(c2b2, 400, 0.9337), view(onDevice, 600, 0.935)]),
+    );
+    expect(decision.id).toBe('c2-b2');
+    expect(decision.meetsSlo).toBe(false);
+    expect(decision.reason).toMatch(/nothing is predicted to meet the 250 ms target/);
+  });
+
+  it('holds its choice against a near-equal alternative, and leaves it when it stops meeting the target', () => {
+    const a: Candidate = { kind: 'split', levelId: 'c8', bits: 1, exitThreshold: null };
+    const near = [view(c2b2, 100, 0.933), view(a, 100, 0.934)];
+    expect(auto.decide(input(near, { current: 'c2-b2' })).id).toBe('c2-b2');
+    expect(auto.decide(input(near, { current: null })).id).toBe('c8-b1');
+    const slow = [view(c2b2, 300, 0.933), view(a, 100, 0.934)];
+    expect(auto.decide(input(slow, { current: 'c2-b2' })).id).toBe('c8-b1');
+  });
+
+  it('never picks a candidate whose accuracy nothing backs while another meets the target', () => {
+    const exit: Candidate = { kind: 'split', levelId: 'c4', bits: 2, exitThreshold: 0.9 };
+    expect(auto.decide(input([view(exit, 50, null), view(c2b2, 150, 0.93)])).id).toBe('c2-b2');
+  });
+
+  it('starts on the device while nothing can be priced', () => {
+    const decision = auto.decide(
+      input([view(png, null, 0.935), view(onDevice, null, 0.935)], { uplinkBps: null }),
+    );
+    expect(decision.id).toBe('full');
+    expect(decision.predictedMedianMs).toBeNull();
+    expect(decision.reason).toMatch(/uplink unknown/);
+  });
+
+  it('always chooses a priced candidate, and one that meets the target whenever any does', () => {
+    const candidates: Candidate[] = [
+      onDevice,
+      png,
+      c2b2,
+      c4b4,
+      { kind: 'split', levelId: 'c8', bits: 8, exitThreshold: null },
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.double({ min: 1, max: 2000, noNaN: true }),
+            fc.double({ min: 0.8, max: 0.95, noNaN: true }),
+          ),
+          {
+            minLength: candidates.length,
+            maxLength: candidates.length,
+          },
+        ),
+        fc.double({ min: 50, max: 1000, noNaN: true }),
+        fc.array(fc.double({ min: -0.5, max: 2, noNaN: true }), { maxLength: 10 }),
+        fc.option(fc.constantFrom(...candidates.map(candidateId)), { nil: null }),
+        (figures, sloMs, recentErrors, current) => {
+          const views = candidates.map((candidate, i) => view(candidate, figures[i]![0], figures[i]![1]));
+          const decision = auto.decide(input(views, { sloMs, recentErrors, current }));
+          const budget = sloMs / (1 + decision.margin);
+          const anyMeets = views.some((entry) => entry.prediction.ok && entry.prediction.p90Ms <= budget);
+          expect(decision.meetsSlo).toBe(anyMeets);
+          if (anyMeets) {
+            const best = Math.max(
+              ...views
+                .filter((entry) => entry.prediction.ok && entry.prediction.p90Ms <= budget)
+                .map((entry) => entry.expectedAccuracy!),
+            );
+            expect(decision.expectedAccuracy!).toBeGreaterThanOrEqual(best - 0.002 - 1e-12);
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe('staticPolicy', () => {
+  it('always returns its candidate with the prediction made for it', () => {
+    const policy = staticPolicy(png);
+    const decision = policy.decide(input([view(png, 560, 0.935), view(c2b2, 100, 0.93)]));
+    expect(decision.id).toBe('png');
+    expect(decision.predictedMedianMs).toBe(560);
+    expect(decision.meetsSlo).toBe(false);
+    expect(policy.name).toBe('static png');
+  });
+});
+
+describe('expectedAccuracies', () => {
+  it('reads the manifest and lets measured figures add to it', () => {
+    const manifest = {
+      full: { accuracy: { accuracy: 0.935 } },
+      levels: [{ id: 'c2', bits: [{ bits: 2, accuracy: 0.9337 }] }],
+      earlyExits: [],
+    } as unknown as Parameters<typeof expectedAccuracies>[0];
+    const table = expectedAccuracies(manifest, new Map([['webp-q50', 0.934]]));
+    expect(Object.fromEntries(table)).toEqual({
+      full: 0.935,
+      png: 0.935,
+      'c2-b2': 0.9337,
+      'webp-q50': 0.934,
+    });
+  });
+});
+
+describe('describeCandidate', () => {
+  it('reads as a person says it', () => {
+    expect(describeCandidate(c2b2)).toBe('split c2 at 2 bits');
+    expect(describeCandidate({ kind: 'split', levelId: 'c4', bits: 1, exitThreshold: 0.9 })).toBe(
+      'split c4 at 1 bit with exit at 0.9',
+    );
+    expect(describeCandidate({ kind: 'offload', format: 'webp', quality: 50 })).toBe('WebP offload (q50)');
+  });
+});

@@ -1,0 +1,256 @@
+/**
+ * Policies: a pure function from what is observed now to the candidate for the next request, as
+ * an adaptive-bitrate controller picks the next chunk's bitrate. The engine asks the policy and
+ * hands the choice to the runner for that kind of execution; the simulator asks the same policy.
+ *
+ * - `static`: always the same candidate (the app's fixed modes).
+ * - `auto`: the highest expected accuracy among the candidates predicted to meet the latency
+ *   target with a margin learnt from the predictor's recent error; if none is, the fastest. It
+ *   holds its choice against near-equal alternatives (hysteresis), so it does not flap.
+ */
+import type { Candidate, PredictionResult } from './costModel';
+import { candidateId } from './costModel';
+import type { ModelManifest } from './manifest';
+import { quantile } from './stats';
+
+/** What a policy knows of one candidate. */
+export interface CandidateView {
+  candidate: Candidate;
+  /** `candidateId(candidate)`: the records' `config`. */
+  id: string;
+  prediction: PredictionResult;
+  /** Expected top-1 accuracy (fraction), or null when nothing measured backs a figure. */
+  expectedAccuracy: number | null;
+}
+
+export interface PolicyInput {
+  /** Latency target for one request, ms. */
+  sloMs: number;
+  candidates: readonly CandidateView[];
+  /**
+   * Recent relative errors of the predictor on the requests it chose: measured total over
+   * predicted p90, minus 1 (0.1: the request took 10% longer than its predicted p90).
+   */
+  recentErrors: readonly number[];
+  /** The previous decision's candidate id, null at the start. */
+  current: string | null;
+  /** The uplink estimate now, bit/s, for the reason sentence. */
+  uplinkBps: number | null;
+}
+
+export interface Decision {
+  candidate: Candidate;
+  id: string;
+  /** The chosen candidate's prediction at decision time (null only when nothing could be predicted). */
+  predictedMedianMs: number | null;
+  predictedP90Ms: number | null;
+  expectedAccuracy: number | null;
+  /** Predicted to meet the target, margin included. */
+  meetsSlo: boolean;
+  /** The margin applied to predicted p90s (0.1 = 10%). */
+  margin: number;
+  /** One plain sentence: why this candidate. */
+  reason: string;
+}
+
+export interface Policy {
+  readonly name: string;
+  decide(input: PolicyInput): Decision;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accuracy each candidate can expect
+
+/**
+ * Expected accuracy per candidate id, from the manifest's ONNX measurements on the 10,000 test
+ * images. Offload PNG is lossless, so it is the full model's; WebP and exits need their own
+ * measured figures (`measured`), else they get none (and auto will not pick them blind).
+ */
+export function expectedAccuracies(
+  manifest: Pick<ModelManifest, 'full' | 'levels' | 'earlyExits'>,
+  measured: ReadonlyMap<string, number> = new Map(),
+): Map<string, number> {
+  const table = new Map<string, number>();
+  table.set('full', manifest.full.accuracy.accuracy);
+  table.set('png', manifest.full.accuracy.accuracy);
+  for (const level of manifest.levels)
+    for (const entry of level.bits) table.set(`${level.id}-b${entry.bits}`, entry.accuracy);
+  for (const [id, accuracy] of measured) table.set(id, accuracy);
+  return table;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting for the reason sentence
+
+function formatBps(bps: number): string {
+  return bps >= 1_000_000 ? `${(bps / 1_000_000).toPrecision(2)} Mbit/s` : `${Math.round(bps / 1000)} kbit/s`;
+}
+
+const formatMs = (ms: number): string => `${Math.round(ms)} ms`;
+const formatAccuracy = (accuracy: number | null): string =>
+  accuracy === null ? 'unknown accuracy' : `${(accuracy * 100).toFixed(1)}%`;
+
+/** A candidate as a person reads it: "split c2 at 2 bits", "PNG offload", "on-device". */
+export function describeCandidate(candidate: Candidate): string {
+  switch (candidate.kind) {
+    case 'on-device':
+      return 'on-device';
+    case 'offload':
+      return candidate.format === 'png' ? 'PNG offload' : `WebP offload (q${candidate.quality})`;
+    case 'split':
+      return (
+        `split ${candidate.levelId} at ${candidate.bits} bit${candidate.bits === 1 ? '' : 's'}` +
+        (candidate.exitThreshold === null ? '' : ` with exit at ${candidate.exitThreshold}`)
+      );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static
+
+export function staticPolicy(candidate: Candidate): Policy {
+  const id = candidateId(candidate);
+  return {
+    name: `static ${id}`,
+    decide(input) {
+      const view = input.candidates.find((entry) => entry.id === id);
+      const prediction = view?.prediction.ok ? view.prediction : null;
+      return {
+        candidate,
+        id,
+        predictedMedianMs: prediction?.medianMs ?? null,
+        predictedP90Ms: prediction?.p90Ms ?? null,
+        expectedAccuracy: view?.expectedAccuracy ?? null,
+        meetsSlo: prediction !== null && prediction.p90Ms <= input.sloMs,
+        margin: 0,
+        reason: `${describeCandidate(candidate)} is fixed.`,
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auto
+
+export interface AutoOptions {
+  /** Accuracy (fraction) a new candidate must add over the current one to replace it. */
+  accuracyHysteresis?: number;
+  /** When nothing meets the target: how much faster (fraction) a candidate must be to replace it. */
+  speedHysteresis?: number;
+  /** The margin never goes below / above these (fractions of the predicted p90). */
+  minMargin?: number;
+  maxMargin?: number;
+  /** Quantile of the recent errors taken as the margin. */
+  errorQuantile?: number;
+}
+
+interface Priced {
+  view: CandidateView;
+  medianMs: number;
+  p90Ms: number;
+}
+
+export function autoPolicy(options: AutoOptions = {}): Policy {
+  const accuracyHysteresis = options.accuracyHysteresis ?? 0.002;
+  const speedHysteresis = options.speedHysteresis ?? 0.1;
+  const minMargin = options.minMargin ?? 0.05;
+  const maxMargin = options.maxMargin ?? 0.5;
+  const errorQuantile = options.errorQuantile ?? 0.8;
+
+  return {
+    name: 'auto',
+    decide(input) {
+      const margin =
+        input.recentErrors.length === 0
+          ? maxMargin / 2
+          : Math.min(maxMargin, Math.max(minMargin, quantile([...input.recentErrors], errorQuantile)));
+      const priced: Priced[] = [];
+      for (const view of input.candidates)
+        if (view.prediction.ok)
+          priced.push({ view, medianMs: view.prediction.medianMs, p90Ms: view.prediction.p90Ms });
+      if (priced.length === 0) {
+        // Nothing can be priced yet (no uplink estimate, nothing measured): stay put, or start
+        // on the device, which needs no network figure at all.
+        const fallback =
+          input.candidates.find((view) => view.id === input.current) ??
+          input.candidates.find((view) => view.candidate.kind === 'on-device') ??
+          input.candidates[0];
+        if (!fallback) throw new Error('auto: no candidates');
+        return {
+          candidate: fallback.candidate,
+          id: fallback.id,
+          predictedMedianMs: null,
+          predictedP90Ms: null,
+          expectedAccuracy: fallback.expectedAccuracy,
+          meetsSlo: false,
+          margin,
+          reason: `Nothing can be priced yet (${input.uplinkBps === null ? 'uplink unknown' : 'no measurements'}); ${describeCandidate(fallback.candidate)} until it can.`,
+        };
+      }
+      const budget = input.sloMs / (1 + margin);
+      const meets = (entry: Priced) => entry.p90Ms <= budget;
+      const feasible = priced.filter((entry) => meets(entry) && entry.view.expectedAccuracy !== null);
+      const current = priced.find((entry) => entry.view.id === input.current);
+      const byAccuracy = (a: Priced, b: Priced) =>
+        b.view.expectedAccuracy! - a.view.expectedAccuracy! || a.p90Ms - b.p90Ms;
+
+      let chosen: Priced;
+      if (feasible.length > 0) {
+        const best = [...feasible].sort(byAccuracy)[0]!;
+        const keep =
+          current !== undefined &&
+          meets(current) &&
+          current.view.expectedAccuracy !== null &&
+          current.view.expectedAccuracy >= best.view.expectedAccuracy! - accuracyHysteresis;
+        chosen = keep ? current : best;
+      } else {
+        const fastest = [...priced].sort((a, b) => a.p90Ms - b.p90Ms || a.medianMs - b.medianMs)[0]!;
+        const keep = current !== undefined && current.p90Ms <= fastest.p90Ms * (1 + speedHysteresis);
+        chosen = keep ? current : fastest;
+      }
+
+      return {
+        candidate: chosen.view.candidate,
+        id: chosen.view.id,
+        predictedMedianMs: chosen.medianMs,
+        predictedP90Ms: chosen.p90Ms,
+        expectedAccuracy: chosen.view.expectedAccuracy,
+        meetsSlo: meets(chosen),
+        margin,
+        reason: reasonFor(chosen, priced, input, margin, meets),
+      };
+    },
+  };
+}
+
+/**
+ * "At ~120 kbit/s PNG offload needs ~560 ms, over the 250 ms target; split c2 at 2 bits meets it
+ * at 93.4%." The comparison is with the most accurate candidate that was passed over for time.
+ */
+function reasonFor(
+  chosen: Priced,
+  priced: readonly Priced[],
+  input: PolicyInput,
+  margin: number,
+  meets: (entry: Priced) => boolean,
+): string {
+  const uplink = input.uplinkBps === null ? 'With the uplink unknown' : `At ~${formatBps(input.uplinkBps)}`;
+  const target = `the ${formatMs(input.sloMs)} target`;
+  const name = describeCandidate(chosen.view.candidate);
+  if (!meets(chosen))
+    return (
+      `${uplink} nothing is predicted to meet ${target}` +
+      ` with a ${Math.round(margin * 100)}% margin; ${name} is the fastest at ~${formatMs(chosen.p90Ms)} (p90).`
+    );
+  const chosenAccuracy = chosen.view.expectedAccuracy ?? 0;
+  const passedOver = priced
+    .filter((entry) => !meets(entry) && (entry.view.expectedAccuracy ?? 0) > chosenAccuracy)
+    .sort((a, b) => (b.view.expectedAccuracy ?? 0) - (a.view.expectedAccuracy ?? 0))[0];
+  const meetsIt = `${name} meets it at ${formatAccuracy(chosen.view.expectedAccuracy)} (~${formatMs(chosen.p90Ms)} p90)`;
+  if (passedOver)
+    return (
+      `${uplink} ${describeCandidate(passedOver.view.candidate)} needs ~${formatMs(passedOver.p90Ms)}` +
+      ` (p90), over ${target}; ${meetsIt}.`
+    );
+  return `${uplink} ${name} is the most accurate candidate within ${target}: ${formatAccuracy(chosen.view.expectedAccuracy)} at ~${formatMs(chosen.p90Ms)} (p90).`;
+}
