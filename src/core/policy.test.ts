@@ -57,7 +57,7 @@ describe('autoPolicy', () => {
         view(png, 560, 0.935),
         view(c2b2, 190, 0.9337),
         view(onDevice, 400, 0.935),
-        view(c4b4, 230, 0.9384),
+        view(c4b4, 245, 0.9384),
       ]),
     );
     expect(decision.id).toBe('c2-b2');
