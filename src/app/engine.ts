@@ -33,6 +33,7 @@ import {
   type RequestTimestamps,
 } from '../core/record';
 import { ImageCursor } from '../core/sampling';
+import { idleProbeQuanta, probePayloadBytes, streamProbeQuanta } from '../core/uplinkEstimator';
 import { detectCapabilities } from '../backend/capabilities';
 import type { BackendKind, ModelSession } from '../backend/ort';
 import { fetchManifest, loadDeviceBundle, type DeviceBundle } from './bundle';
@@ -48,8 +49,13 @@ const log = createLogger('engine');
 
 /** A request that waits longer than this for its reply is failed with 'timeout'. */
 export const REQUEST_TIMEOUT_MS = 30_000;
-/** With no request sent for this long, a small probe keeps the bandwidth estimate current. */
+/** With no request sent for this long, probes keep the bandwidth estimate current. */
 const IDLE_PROBE_AFTER_MS = 1000;
+/** Idle probes keep the link busy at most this share of the time, and go at most once a second. */
+const IDLE_PROBE_DUTY = 0.2;
+const IDLE_PROBE_EVERY_MS = 1000;
+/** While streaming, a probe settles an ambiguous clock fit at most this often. */
+const STREAM_PROBE_EVERY_MS = 3000;
 const CLOCK_PROBES = 5;
 
 const now = () => performance.now();
@@ -154,6 +160,10 @@ export class Engine {
   private runStartedAt = 0;
   private refreshSpentMs = 0;
   private idleProbeTimer: ReturnType<typeof setInterval> | null = null;
+  /** One bandwidth probe at a time, so that no probe queues behind another. */
+  private probeInFlight = false;
+  private nextIdleProbeAt = 0;
+  private lastStreamProbeAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly tail: TailLink) {}
 
@@ -321,24 +331,46 @@ export class Engine {
   private startIdleProbes(): void {
     if (this.idleProbeTimer) return;
     // An idle link still has a bandwidth: probe it so the estimate follows a throttle change
-    // made while nothing streams.
+    // made while nothing streams. One-byte probes cannot measure it (a one-quantum message waits
+    // for whatever is left of the throttle's current quantum), so each probe is a few quanta, at
+    // times drawn at random so that they do not lock onto the throttle's clock.
     this.idleProbeTimer = setInterval(() => {
       // Only on a quiet link: a probe queued behind a request (or a request behind a probe) would
       // distort the very times it measures.
-      if (!this.tail.connected || this.inFlight > 0 || now() - this.lastTrafficAt < IDLE_PROBE_AFTER_MS)
+      if (
+        !this.tail.connected ||
+        this.probeInFlight ||
+        this.inFlight > 0 ||
+        now() - this.lastTrafficAt < IDLE_PROBE_AFTER_MS ||
+        now() < this.nextIdleProbeAt
+      )
         return;
-      this.lastTrafficAt = now();
-      void this.tail.probe(1, 10_000).then((outcome) => {
-        if (!outcome) return;
-        this.feed.clock.add(outcome.sentAt, outcome.serverReceivedAt, outcome.receivedAt);
-        this.addUplinkSample(
-          outcome.sentAt,
-          outcome.serverReceivedAt,
-          outcome.wireBytes,
-          outcome.receivedAt - outcome.sentAt,
-        );
+      const quanta = idleProbeQuanta(this.feed.uplink.estimate());
+      void this.sendProbe(quanta).then((linkMs) => {
+        this.nextIdleProbeAt =
+          now() + Math.max(IDLE_PROBE_EVERY_MS, linkMs / IDLE_PROBE_DUTY) + 250 * Math.random();
       });
     }, 250);
+  }
+
+  /** Sends one probe of `quanta` quanta and feeds it to the estimators; resolves with its link time. */
+  private async sendProbe(quanta: number): Promise<number> {
+    this.probeInFlight = true;
+    try {
+      const outcome = await this.tail.probe(probePayloadBytes(quanta), 10_000);
+      if (!outcome) return 0;
+      this.feed.clock.add(outcome.sentAt, outcome.serverReceivedAt, outcome.receivedAt);
+      this.addUplinkSample(
+        outcome.sentAt,
+        outcome.serverReceivedAt,
+        outcome.wireBytes,
+        outcome.receivedAt - outcome.sentAt,
+        true,
+      );
+      return outcome.receivedAt - outcome.sentAt;
+    } finally {
+      this.probeInFlight = false;
+    }
   }
 
   private addUplinkSample(
@@ -346,10 +378,20 @@ export class Engine {
     serverReceivedAt: number,
     wireBytes: number,
     networkMs: number,
+    probe = false,
   ): void {
     const clock = this.feed.clock.get();
     if (!clock) return;
     this.feed.addUplinkSample({ sentAt, arrivedAt: serverReceivedAt - clock.offsetMs, wireBytes, networkMs });
+    // A request's reply that leaves nothing else in flight finds the link idle: the moment for a
+    // probe, when the estimate needs one to settle an ambiguous fit (rare: at most one every 3 s,
+    // on fast links only, so the next request waits at most ~100 ms behind it).
+    if (probe || this.probeInFlight || this.inFlight > 1 || !this.running) return;
+    if (now() - this.lastStreamProbeAt < STREAM_PROBE_EVERY_MS) return;
+    const quanta = streamProbeQuanta(this.feed.uplink.estimate());
+    if (quanta === null) return;
+    this.lastStreamProbeAt = now();
+    void this.sendProbe(quanta);
   }
 
   // ------------------------------------------------------------------------------------------

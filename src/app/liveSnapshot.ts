@@ -3,6 +3,7 @@
  * ring buffer once per published frame, never per record.
  */
 import type { FailureReason, Mode } from '../core/record';
+import type { BandwidthEstimate } from '../core/uplinkEstimator';
 
 export interface LivePoint {
   seq: number;
@@ -119,12 +120,8 @@ export interface LiveSnapshot {
   points: LivePoint[];
   throughput: { t: number; 'on-device': number; offload: number; split: number }[];
   estimates: EstimatePoint[];
-  estimate: {
-    uplinkBps: number | null;
-    rttMs: number | null;
-    samples: number;
-    clockUncertaintyMs: number | null;
-  };
+  /** The uplink estimate (see BandwidthEstimate) and the clock offset's error bound. */
+  estimate: BandwidthEstimate & { clockUncertaintyMs: number | null };
   lastImage: LastImage | null;
   lastError: string | null;
 }
@@ -165,7 +162,17 @@ export const EMPTY_SNAPSHOT: LiveSnapshot = {
   points: [],
   throughput: [],
   estimates: [],
-  estimate: { uplinkBps: null, rttMs: null, samples: 0, clockUncertaintyMs: null },
+  estimate: {
+    uplinkBps: null,
+    uplinkLowBps: null,
+    uplinkHighBps: null,
+    uplinkRelativeUncertainty: null,
+    quantumMs: null,
+    method: 'none',
+    rttMs: null,
+    samples: 0,
+    clockUncertaintyMs: null,
+  },
   lastImage: null,
   lastError: null,
 };

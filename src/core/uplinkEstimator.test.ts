@@ -7,7 +7,15 @@ import {
   ThrottleModel,
   type StreamOptions,
 } from './throttleModel';
-import { UplinkEstimator, type BandwidthEstimate, type UplinkSample } from './uplinkEstimator';
+import { throttleChargedBytes } from './stats';
+import {
+  idleProbeQuanta,
+  probePayloadBytes,
+  streamProbeQuanta,
+  UplinkEstimator,
+  type BandwidthEstimate,
+  type UplinkSample,
+} from './uplinkEstimator';
 
 function estimateOf(samples: UplinkSample[], estimator = new UplinkEstimator()): BandwidthEstimate {
   for (const sample of samples) estimator.add(sample);
@@ -271,5 +279,43 @@ describe('UplinkEstimator on the DevTools throttle', () => {
     expect(estimator.estimate().rttMs).toBe(22);
     estimator.clear();
     expect(estimator.estimate().samples).toBe(0);
+  });
+});
+
+describe('probe sizes', () => {
+  const known = (quantumMs: number, lowBps: number, highBps: number): BandwidthEstimate => ({
+    uplinkBps: 12_000_000 / quantumMs,
+    uplinkLowBps: lowBps,
+    uplinkHighBps: highBps,
+    uplinkRelativeUncertainty: (highBps - lowBps) / 2 / (12_000_000 / quantumMs),
+    quantumMs,
+    method: 'quantum-clock',
+    rttMs: 1,
+    samples: 20,
+  });
+  const unknown = estimateOf([]);
+
+  it('charges a probe the quanta asked for, framing included', () => {
+    for (const quanta of [1, 2, 4, 16]) {
+      const bytes = probePayloadBytes(quanta);
+      // socket.io adds a few bytes of framing to the payload.
+      expect(throttleChargedBytes(bytes + 20) / 1500).toBe(quanta);
+      expect(throttleChargedBytes(bytes) / 1500).toBe(quanta);
+    }
+  });
+
+  it('sizes idle probes to about 100 ms, 2 to 8 quanta, 4 when nothing is known', () => {
+    expect(idleProbeQuanta(unknown)).toBe(4);
+    expect(idleProbeQuanta(known(187.5, 63_000, 65_000))).toBe(2);
+    expect(idleProbeQuanta(known(46.875, 250_000, 260_000))).toBe(2);
+    expect(idleProbeQuanta(known(12, 990_000, 1_010_000))).toBe(8);
+  });
+
+  it('probes a stream only on a fast link whose fit is ambiguous', () => {
+    expect(streamProbeQuanta(unknown)).toBeNull();
+    expect(streamProbeQuanta(known(6, 1_990_000, 2_010_000))).toBeNull();
+    expect(streamProbeQuanta(known(12, 1_000_000, 2_000_000))).toBe(8);
+    expect(streamProbeQuanta(known(6, 2_000_000, 4_000_000))).toBe(16);
+    expect(streamProbeQuanta(known(46.875, 128_000, 256_000))).toBeNull();
   });
 });

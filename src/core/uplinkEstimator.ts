@@ -502,3 +502,39 @@ export class UplinkEstimator {
     this.newestArrival = Number.NEGATIVE_INFINITY;
   }
 }
+
+/** Payload bytes of a probe the throttle charges `quanta` quanta (room left for the socket's framing). */
+export function probePayloadBytes(quanta: number): number {
+  return (Math.max(1, Math.round(quanta)) - 1) * THROTTLE_QUANTUM_BYTES + 700;
+}
+
+/** How long (ms) an idle probe should keep the link busy: enough quanta to bound Q both ways. */
+const IDLE_PROBE_TARGET_MS = 100;
+/** While streaming, probes are sent only to settle an ambiguous fit, and only on fast links. */
+const STREAM_PROBE_TARGET_MS = 100;
+const STREAM_PROBE_MAX_QUANTUM_MS = 25;
+const AMBIGUOUS_RATIO = 1.1;
+
+/**
+ * Quanta of the next probe on an idle link: a few quanta bound Q from both sides (one quantum
+ * only bounds it from below), sized to take about 100 ms at the current estimate; 4 when nothing
+ * is known.
+ */
+export function idleProbeQuanta(estimate: BandwidthEstimate): number {
+  if (estimate.quantumMs === null) return 4;
+  return Math.min(8, Math.max(2, Math.round(IDLE_PROBE_TARGET_MS / estimate.quantumMs)));
+}
+
+/**
+ * Quanta of a probe worth sending while requests stream, or null for none. Only a fast link whose
+ * clock fit is ambiguous needs one: with a steady request cycle, one-quantum requests that skip
+ * the same number of ticks every time fit Q and 2Q alike, and a message of many quanta tells them
+ * apart (its transfer lies between (n-1)·Q and n·Q).
+ */
+export function streamProbeQuanta(estimate: BandwidthEstimate): number | null {
+  const { quantumMs, uplinkLowBps, uplinkHighBps } = estimate;
+  if (quantumMs === null || quantumMs > STREAM_PROBE_MAX_QUANTUM_MS) return null;
+  if (uplinkLowBps !== null && uplinkHighBps !== null && uplinkHighBps / uplinkLowBps < AMBIGUOUS_RATIO)
+    return null;
+  return Math.min(16, Math.max(4, Math.round(STREAM_PROBE_TARGET_MS / quantumMs)));
+}

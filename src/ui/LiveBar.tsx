@@ -9,7 +9,8 @@ import type { RunMode } from '../app/settings';
 import { useAppStore } from '../app/store';
 import { MODES, type Mode } from '../core/record';
 import { useChartSnapshot } from './charts/useChartSnapshot';
-import { MODE_COLORS, MODE_LABELS, formatBps, formatBytes, formatMs, formatPercent } from './format';
+import { MODE_COLORS, MODE_LABELS, formatBytes, formatMs, formatPercent } from './format';
+import { uplinkText } from './uplinkText';
 
 export function LiveBar() {
   const { attach, snapshot } = useChartSnapshot('live-bar');
@@ -67,7 +68,7 @@ const LiveFigures = memo(function LiveFigures({
         {counters.local > 0 && <> · on-device {counters.local}</>}
       </p>
       <p data-testid="live.uplink">
-        Uplink ≈ <b>{formatBps(estimate.uplinkBps)}</b> · RTT <b>{formatMs(estimate.rttMs)}</b>
+        Uplink ≈ <b>{uplinkText(estimate)}</b> · RTT <b>{formatMs(estimate.rttMs)}</b>
       </p>
     </section>
   );

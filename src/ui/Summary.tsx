@@ -2,7 +2,8 @@ import { memo } from 'react';
 import type { LiveSnapshot, ResultRow } from '../app/liveSnapshot';
 import { MODES, type Mode } from '../core/record';
 import { useChartSnapshot } from './charts/useChartSnapshot';
-import { MODE_COLORS, MODE_LABELS, formatBps, formatBytes, formatMs, formatPercent } from './format';
+import { MODE_COLORS, MODE_LABELS, formatBytes, formatMs, formatPercent } from './format';
+import { uplinkText } from './uplinkText';
 
 /**
  * The summary takes its snapshot from the chart scheduler, in the same round as the charts on
@@ -152,8 +153,11 @@ const SummaryTable = memo(function SummaryTable({
         data-testid="summary.estimate"
         data-uplink-bps={estimate.uplinkBps ?? ''}
         data-rtt-ms={estimate.rttMs ?? ''}
+        data-uplink-low-bps={estimate.uplinkLowBps ?? ''}
+        data-uplink-high-bps={estimate.uplinkHighBps ?? ''}
+        data-uplink-method={estimate.method}
       >
-        Uplink ≈ <strong>{formatBps(estimate.uplinkBps)}</strong>, network RTT ≈{' '}
+        Uplink ≈ <strong>{uplinkText(estimate)}</strong>, network RTT ≈{' '}
         <strong>{formatMs(estimate.rttMs)}</strong>
         <span className="muted">
           {' '}
