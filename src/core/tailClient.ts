@@ -5,6 +5,9 @@
  * - Every request ends in a Response: the server's result or typed error, or a client-side
  *   'timeout' / 'disconnected'. A disconnect fails every in-flight request at once; requests
  *   made while disconnected fail immediately instead of being buffered by socket.io.
+ * - When the server says it is going away ('server-closing', a graceful shutdown), requests
+ *   already sent still get their replies, new ones fail at once as 'disconnected', and the
+ *   disconnect that follows says why; the client reconnects when the server is back.
  * - Each reply carries the exact byte length of the WebSocket message our parser produced for
  *   that request (meta.wireBytesUp) and of the message that carried the ack back
  *   (meta.wireBytesDown): measured from the encoder/decoder, not assumed. With the default
@@ -62,6 +65,8 @@ export class TailClient {
   };
   private readonly log: Logger;
   private inFlightCount = 0;
+  /** Set by the server's 'server-closing' notice until the next connect. */
+  private closingReason: string | null = null;
 
   constructor(private readonly options: TailClientOptions = {}) {
     this.log = options.logger ?? createLogger('tail-client');
@@ -107,11 +112,18 @@ export class TailClient {
       ...this.options.socketOptions,
     });
     this.socket = socket;
+    socket.on('server-closing', (notice) => {
+      const reason = typeof notice?.reason === 'string' ? notice.reason.slice(0, 64) : 'shutdown';
+      this.closingReason = `the tail server is shutting down (${reason})`;
+      this.log.info(this.closingReason);
+    });
     socket.on('connect', () => {
+      this.closingReason = null;
       this.log.debug(`connected to ${url}`);
       for (const listener of this.listeners.connect) listener({});
     });
-    socket.on('disconnect', (reason) => {
+    socket.on('disconnect', (socketReason) => {
+      const reason = this.closingReason ? `${this.closingReason}; ${socketReason}` : socketReason;
       this.log.debug(`disconnected: ${reason}`);
       // Fail everything in flight now; socket.io would otherwise only clear acks it tracks.
       this.failAll('disconnected', `connection lost (${reason})`);
@@ -120,7 +132,7 @@ export class TailClient {
       // socket.io-client does not retry after a server-side disconnect (e.g. a graceful restart);
       // the app wants the stream to resume by itself, so retry unless we were closed.
       if (
-        reason === 'io server disconnect' &&
+        socketReason === 'io server disconnect' &&
         (this.options.reconnection ?? true) &&
         this.socket === socket
       ) {
@@ -167,6 +179,9 @@ export class TailClient {
     if (!socket?.connected) {
       return Promise.resolve(clientError<T>('disconnected', 'not connected to the tail server', sentAt, 0));
     }
+    // The server is draining: a new request would race its disconnect, so it fails now, honestly.
+    if (this.closingReason)
+      return Promise.resolve(clientError<T>('disconnected', this.closingReason, sentAt, 0));
     return new Promise<TailResponse<T>>((resolve) => {
       let wireBytesUp = 0;
       let done = false;
