@@ -1,4 +1,4 @@
-import { test, expect } from './fixtures';
+import { test, expect, useBackend } from './fixtures';
 
 test('without a WebGPU adapter the page runs on WASM and says why @no-webgpu', async ({ app }) => {
   await app.open();
@@ -9,5 +9,26 @@ test('without a WebGPU adapter the page runs on WASM and says why @no-webgpu', a
   const snapshot = await app.snapshot();
   expect(snapshot.backend?.kind).toBe('wasm');
   expect(snapshot.webgpu?.available).toBe(false);
+  app.expectNoConsoleErrors();
+});
+
+test('on the SwiftShader adapter the page starts on WASM, says why, and WebGPU is one click away', async ({
+  app,
+}) => {
+  test.setTimeout(300_000);
+  await app.open();
+  await app.waitUntilReady(240_000);
+  await expect(app.testId('status.adapter')).toContainText(/swiftshader/i);
+  await expect(app.testId('status.backend')).toHaveAttribute('data-backend', 'wasm');
+  const reason = app.testId('status.backend-reason');
+  await expect(reason).toContainText('WASM by default');
+  await expect(reason).toContainText(/software renderer \(swiftshader\)/i);
+  await expect(reason).toContainText('one click away');
+  const snapshot = await app.snapshot();
+  expect(snapshot.backend?.kind).toBe('wasm');
+  expect(snapshot.webgpu?.available).toBe(true);
+  await expect(app.testId('controls.backend.webgpu')).toBeEnabled();
+  await useBackend(app, 'webgpu');
+  expect((await app.snapshot()).backend?.kind).toBe('webgpu');
   app.expectNoConsoleErrors();
 });

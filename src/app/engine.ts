@@ -34,7 +34,7 @@ import {
 } from '../core/record';
 import { ImageCursor } from '../core/sampling';
 import { idleProbeQuanta, probePayloadBytes, streamProbeQuanta } from '../core/uplinkEstimator';
-import { detectCapabilities } from '../backend/capabilities';
+import { defaultBackend, detectCapabilities } from '../backend/capabilities';
 import type { BackendKind, ModelSession } from '../backend/ort';
 import { fetchManifest, loadDeviceBundle, type DeviceBundle } from './bundle';
 import { batchInput, imagePixels, loadTestSet, type TestSet } from './dataset';
@@ -195,7 +195,8 @@ export class Engine {
     this.tail.connect();
     this.startIdleProbes();
     const datasetLoad = this.loadDataset();
-    const kind = preferred ?? (capabilities.webgpu.available ? 'webgpu' : 'wasm');
+    // A software WebGPU adapter (SwiftShader) is slower than WASM: WASM is the default there.
+    const kind = preferred ?? defaultBackend(capabilities).kind;
     await this.loadModels(kind);
     await datasetLoad;
     this.updatePhase();
