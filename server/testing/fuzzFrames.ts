@@ -6,7 +6,17 @@
  */
 import { Decoder, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
-import { encodeOffloadRequest, encodeSplitRequest, readVarint } from '../../src/core/protocol';
+import type { Socket } from 'socket.io-client';
+import {
+  encodeOffloadRequest,
+  encodeSplitRequest,
+  readVarint,
+  type ErrorCode,
+  type InferResult,
+  type Response,
+} from '../../src/core/protocol';
+import { TailClient } from '../../src/core/tailClient';
+import { connectRaw } from './helpers';
 import { fromHex, hex, msgpackFrame, RawSession, replyCode, type ChildServer } from './hostile';
 
 export type FrameClass = 'compact' | 'msgpack' | 'headers' | 'bytes' | 'text' | 'mutation';
@@ -271,6 +281,92 @@ export const ISSUE_PACKETS: Readonly<Record<string, Uint8Array>> = {
   array32Header: fromHex('81dd01c9c380'),
 };
 
+export interface TargetedPacket {
+  /** The finding of issue #12 it reproduces. */
+  finding: number;
+  name: string;
+  frame: Uint8Array;
+  /** The ack id it carries (owed one reply, or a close), or null (owed a close). */
+  id: number | null;
+}
+
+/** The issue's targeted packets as frames: finding 1 (process exit), 2 (silence), 3 (amplification), 8a. */
+export const TARGETED_PACKETS: readonly TargetedPacket[] = [
+  {
+    finding: 1,
+    name: 'issue hex: {toString} as data, no ack id',
+    frame: ISSUE_PACKETS['toStringData']!,
+    id: null,
+  },
+  {
+    finding: 1,
+    name: '{toString} as data, with an ack id',
+    frame: msgpackFrame({ type: 2, nsp: '/', data: [{ toString: 1 }], id: 7 }),
+    id: 7,
+  },
+  {
+    finding: 1,
+    name: "'__proto__' as event name",
+    frame: msgpackFrame({ type: 2, nsp: '/', data: ['__proto__'], id: 8 }),
+    id: 8,
+  },
+  {
+    finding: 1,
+    name: '[[{toString}]] as event name',
+    frame: msgpackFrame({ type: 2, nsp: '/', data: [[[{ toString: 1 }]]], id: 9 }),
+    id: 9,
+  },
+  {
+    finding: 1,
+    name: "['error', {toString}]",
+    frame: msgpackFrame({ type: 2, nsp: '/', data: ['error', { toString: 1 }] }),
+    id: null,
+  },
+  {
+    finding: 1,
+    name: "['error', {toString}] with an ack id",
+    frame: msgpackFrame({ type: 2, nsp: '/', data: ['error', { toString: 1 }], id: 10 }),
+    id: 10,
+  },
+  {
+    finding: 1,
+    name: "['disconnect', {toString}]",
+    frame: msgpackFrame({ type: 2, nsp: '/', data: ['disconnect', { toString: 1 }] }),
+    id: null,
+  },
+  {
+    finding: 1,
+    name: "['disconnect', {toString}] with an ack id",
+    frame: msgpackFrame({ type: 2, nsp: '/', data: ['disconnect', { toString: 1 }], id: 12 }),
+    id: 12,
+  },
+  {
+    finding: 1,
+    name: 'an event of 60,000 arguments with an ack id',
+    frame: msgpackFrame({ type: 2, nsp: '/', data: ['infer', ...new Array<number>(60_000).fill(0)], id: 11 }),
+    id: 11,
+  },
+  {
+    finding: 2,
+    name: 'EVENT with empty data and an ack id',
+    frame: msgpackFrame({ type: 2, nsp: '/', data: [], id: 42 }),
+    id: 42,
+  },
+  { finding: 3, name: 'ext32 header claiming 256 MiB', frame: ISSUE_PACKETS['ext32Header']!, id: null },
+  {
+    finding: 3,
+    name: 'array32 header claiming 30 M elements',
+    frame: ISSUE_PACKETS['array32Header']!,
+    id: null,
+  },
+  {
+    finding: 8,
+    name: "python-socketio's DISCONNECT (data: nil)",
+    frame: msgpackFrame({ type: 1, nsp: '/', data: null }),
+    id: null,
+  },
+];
+
 const oracleDecoder = (length: number): Decoder =>
   new Decoder({
     maxArrayLength: length,
@@ -403,5 +499,67 @@ export class FuzzRunner {
   close(): void {
     this.session?.close();
     this.session = null;
+  }
+}
+
+/**
+ * Well-formed clients next to the fuzzer, on their own connections: TailClient (compact frames)
+ * and a stock socket.io-msgpack-parser client, each sending the same request over and over and
+ * comparing every answer with the first one.
+ */
+export class WellFormedNeighbours {
+  total = 0;
+  wrong: string[] = [];
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private tail: TailClient | null = null;
+  private stock: Socket | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly frame: Uint8Array,
+  ) {}
+
+  async start(): Promise<void> {
+    this.tail = new TailClient({ reconnection: false });
+    await this.tail.connect(this.url);
+    this.stock = await connectRaw(this.url, 'msgpack');
+    const tail = this.tail;
+    const stock = this.stock;
+    const reference = await tail.request(this.frame, 10_000);
+    if (!reference.ok) throw new Error(`reference request failed: ${reference.error.code}`);
+    const expected = reference.data.predictions.map((p) => p.argmax).join();
+    this.running = true;
+    const check = (label: string, response: Response<InferResult, ErrorCode>): void => {
+      this.total++;
+      const got = response.ok ? response.data.predictions.map((p) => p.argmax).join() : response.error.code;
+      if (got !== expected && this.wrong.length < 20)
+        this.wrong.push(`${label}: ${got} (expected ${expected})`);
+      else if (got !== expected) this.wrong.push('…');
+    };
+    this.loops = [
+      (async () => {
+        while (this.running) check('TailClient', await tail.request(this.frame, 10_000));
+      })(),
+      (async () => {
+        while (this.running) {
+          try {
+            const reply = (await stock
+              .timeout(10_000)
+              .emitWithAck('infer', Buffer.from(this.frame))) as Response<InferResult, ErrorCode>;
+            check('msgpack client', reply);
+          } catch (error) {
+            check('msgpack client', { ok: false, error: { code: 'timeout', message: String(error) } });
+          }
+        }
+      })(),
+    ];
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+    this.tail?.close();
+    this.stock?.close();
   }
 }

@@ -7,7 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { Decoder, ExtensionCodec, encode } from '@msgpack/msgpack';
+import sharp from 'sharp';
 import WebSocket from 'ws';
 import { REPO_ROOT } from './helpers';
 
@@ -257,4 +259,22 @@ export function hex(bytes: Uint8Array | string): string {
 /** Hex to bytes, for the issue's packets. */
 export function fromHex(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'hex'));
+}
+
+/** A 28×28 PNG padded with a tEXt chunk to exactly `size` bytes: the largest legal offload image. */
+export async function pngOfSize(size: number, seed: number): Promise<Uint8Array> {
+  const pixels = Buffer.alloc(784, 0);
+  for (let i = 0; i < 784; i++) pixels[i] = (i * 31 + seed * 17) & 0xff;
+  const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+  const iend = png.subarray(png.length - 12);
+  const dataLength = size - png.length - 12;
+  const chunk = Buffer.alloc(12 + dataLength);
+  chunk.writeUInt32BE(dataLength, 0);
+  chunk.write('tEXt', 4, 'latin1');
+  chunk.write('pad\0', 8, 'latin1');
+  chunk.fill(0x78, 12, 8 + dataLength);
+  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + dataLength)), 8 + dataLength);
+  return new Uint8Array(Buffer.concat([png.subarray(0, png.length - 12), chunk, iend]));
 }
