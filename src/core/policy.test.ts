@@ -45,6 +45,8 @@ const input = (candidates: CandidateView[], extra: Partial<PolicyInput> = {}): P
   recentErrors: [0.05],
   current: null,
   uplinkBps: 120_000,
+  requests: 100,
+  explorations: 10,
   ...extra,
 });
 
@@ -148,6 +150,41 @@ describe('autoPolicy', () => {
         },
       ),
     );
+  });
+});
+
+describe('autoPolicy exploration', () => {
+  const auto = autoPolicy();
+  const unpriced = (candidate: Candidate, missing: string[], accuracy: number): CandidateView => ({
+    ...view(candidate, null, accuracy),
+    prediction: { ok: false, candidate: candidateId(candidate), missing },
+  });
+
+  it('runs a candidate once that only its own run can price, within a few percent of requests', () => {
+    const candidates = [
+      view(onDevice, 300, 0.935),
+      unpriced(c2b2, ['server time of tail-c2'], 0.9337),
+      unpriced(png, ['server time of offload-png', 'encode time of png'], 0.935),
+    ];
+    const first = auto.decide(input(candidates, { requests: 0, explorations: 0 }));
+    expect(first.exploring).toBe(true);
+    expect(first.id).toBe('png');
+    expect(first.reason).toBe(
+      'Measuring PNG offload once: its server time of offload-png and encode time of png are not known yet.',
+    );
+    // 3 + 3% of 100 requests = 6 explorations: the seventh waits.
+    expect(auto.decide(input(candidates, { requests: 100, explorations: 5 })).exploring).toBe(true);
+    const spent = auto.decide(input(candidates, { requests: 100, explorations: 6 }));
+    expect(spent.exploring).toBe(false);
+    expect(spent.id).toBe('full');
+  });
+
+  it('does not explore what running cannot measure', () => {
+    const candidates = [
+      view(onDevice, 300, 0.935),
+      unpriced(c2b2, ['uplink estimate', 'server time of tail-c2'], 0.93),
+    ];
+    expect(auto.decide(input(candidates, { requests: 0, explorations: 0 })).exploring).toBe(false);
   });
 });
 

@@ -36,6 +36,9 @@ export interface PolicyInput {
   current: string | null;
   /** The uplink estimate now, bit/s, for the reason sentence. */
   uplinkBps: number | null;
+  /** Requests decided so far in this run, and how many of them were explorations. */
+  requests: number;
+  explorations: number;
 }
 
 export interface Decision {
@@ -51,6 +54,8 @@ export interface Decision {
   margin: number;
   /** One plain sentence: why this candidate. */
   reason: string;
+  /** Run to measure what its prediction lacks, not because it was predicted best. */
+  exploring: boolean;
 }
 
 export interface Policy {
@@ -124,6 +129,7 @@ export function staticPolicy(candidate: Candidate): Policy {
         meetsSlo: prediction !== null && prediction.p90Ms <= input.sloMs,
         margin: 0,
         reason: `${describeCandidate(candidate)} is fixed.`,
+        exploring: false,
       };
     },
   };
@@ -142,7 +148,17 @@ export interface AutoOptions {
   maxMargin?: number;
   /** Quantile of the recent errors taken as the margin. */
   errorQuantile?: number;
+  /**
+   * Explorations allowed: `explorationFloor` + `explorationShare` × requests so far. A candidate
+   * the cost model cannot price for lack of a measurement that running it gives (server time,
+   * encode time) is explored within that budget.
+   */
+  explorationFloor?: number;
+  explorationShare?: number;
 }
+
+/** Missing inputs that no request can measure: only the estimator (or the manifest) can. */
+const UNMEASURABLE_BY_RUNNING = ['uplink estimate', 'manifest coverage', 'level '];
 
 interface Priced {
   view: CandidateView;
@@ -156,6 +172,8 @@ export function autoPolicy(options: AutoOptions = {}): Policy {
   const minMargin = options.minMargin ?? 0.05;
   const maxMargin = options.maxMargin ?? 0.5;
   const errorQuantile = options.errorQuantile ?? 0.8;
+  const explorationFloor = options.explorationFloor ?? 3;
+  const explorationShare = options.explorationShare ?? 0.03;
 
   return {
     name: 'auto',
@@ -168,6 +186,19 @@ export function autoPolicy(options: AutoOptions = {}): Policy {
       for (const view of input.candidates)
         if (view.prediction.ok)
           priced.push({ view, medianMs: view.prediction.medianMs, p90Ms: view.prediction.p90Ms });
+      const explore = explorationFor(input, explorationFloor + explorationShare * input.requests);
+      if (explore)
+        return {
+          candidate: explore.view.candidate,
+          id: explore.view.id,
+          predictedMedianMs: null,
+          predictedP90Ms: null,
+          expectedAccuracy: explore.view.expectedAccuracy,
+          meetsSlo: false,
+          margin,
+          reason: `Measuring ${describeCandidate(explore.view.candidate)} once: its ${explore.missing.join(' and ')} ${explore.missing.length === 1 ? 'is' : 'are'} not known yet.`,
+          exploring: true,
+        };
       if (priced.length === 0) {
         // Nothing can be priced yet (no uplink estimate, nothing measured): stay put, or start
         // on the device, which needs no network figure at all.
@@ -185,6 +216,7 @@ export function autoPolicy(options: AutoOptions = {}): Policy {
           meetsSlo: false,
           margin,
           reason: `Nothing can be priced yet (${input.uplinkBps === null ? 'uplink unknown' : 'no measurements'}); ${describeCandidate(fallback.candidate)} until it can.`,
+          exploring: false,
         };
       }
       const budget = input.sloMs / (1 + margin);
@@ -218,9 +250,29 @@ export function autoPolicy(options: AutoOptions = {}): Policy {
         meetsSlo: meets(chosen),
         margin,
         reason: reasonFor(chosen, priced, input, margin, meets),
+        exploring: false,
       };
     },
   };
+}
+
+/**
+ * The candidate to run once so that its prediction can be made: one the cost model cannot price
+ * only for lack of what running it measures, the most accurate of them, within the budget.
+ */
+function explorationFor(
+  input: PolicyInput,
+  budget: number,
+): { view: CandidateView; missing: string[] } | null {
+  if (input.explorations >= budget) return null;
+  let best: { view: CandidateView; missing: string[] } | null = null;
+  for (const view of input.candidates) {
+    if (view.prediction.ok || view.expectedAccuracy === null) continue;
+    const missing = view.prediction.missing;
+    if (missing.some((what) => UNMEASURABLE_BY_RUNNING.some((prefix) => what.startsWith(prefix)))) continue;
+    if (!best || view.expectedAccuracy > best.view.expectedAccuracy!) best = { view, missing };
+  }
+  return best;
 }
 
 /**

@@ -78,23 +78,23 @@ describe('TraceLink', () => {
   it('serves a message ceil(bytes / 1500) opportunities after it is sent', () => {
     const link = new TraceLink(stepTrace('flat', [{ kbps: 1200, durationMs: 1000 }]));
     // 1.2 Mbit/s is one opportunity every 10 ms, at 10, 20, 30, ...
-    expect(link.send(100, 0)).toBe(10);
-    expect(link.send(3000, 15)).toBe(30);
-    expect(link.send(3001, 100)).toBe(120);
+    expect(link.send(0, 100)).toBe(10);
+    expect(link.send(15, 3000)).toBe(30);
+    expect(link.send(100, 3001)).toBe(120);
   });
 
   it('packs messages queued behind another into the same opportunity, as mm-link serves bytes', () => {
     const link = new TraceLink(stepTrace('flat', [{ kbps: 1200, durationMs: 1000 }]));
-    expect(link.send(1000, 0)).toBe(10);
-    expect(link.send(400, 5)).toBe(10);
-    expect(link.send(200, 6)).toBe(20);
+    expect(link.send(0, 1000)).toBe(10);
+    expect(link.send(5, 400)).toBe(10);
+    expect(link.send(6, 200)).toBe(20);
   });
 
   it('loses the opportunities of an idle link', () => {
     const link = new TraceLink(stepTrace('flat', [{ kbps: 1200, durationMs: 1000 }]));
-    expect(link.send(1000, 0)).toBe(10);
-    expect(link.send(100, 50)).toBe(50);
-    expect(link.send(100, 51)).toBe(60);
+    expect(link.send(0, 1000)).toBe(10);
+    expect(link.send(50, 100)).toBe(50);
+    expect(link.send(51, 100)).toBe(60);
   });
 
   it('waits out an outage and replays a segment from an offset', () => {
@@ -105,7 +105,7 @@ describe('TraceLink', () => {
     ]);
     const link = new TraceLink(trace, 150);
     // Link time 0 is trace time 150, inside the outage that ends at 500.
-    expect(link.send(100, 0)).toBe(510 - 150);
+    expect(link.send(0, 100)).toBe(510 - 150);
   });
 
   it('never delivers before a message is sent, and in FIFO order', () => {
@@ -123,7 +123,7 @@ describe('TraceLink', () => {
           let previousArrival = Number.NEGATIVE_INFINITY;
           for (const [bytes, gap] of messages) {
             at += gap;
-            const arrival = link.send(bytes, at);
+            const arrival = link.send(at, bytes);
             expect(arrival).toBeGreaterThanOrEqual(at);
             expect(arrival).toBeGreaterThanOrEqual(previousArrival);
             previousArrival = arrival;
@@ -146,7 +146,7 @@ describe('TraceLink', () => {
     const link = new TraceLink(trace);
     let lastArrival = 0;
     const messages = 200;
-    for (let i = 0; i < messages; i++) lastArrival = link.send(TRACE_OPPORTUNITY_BYTES, 0);
+    for (let i = 0; i < messages; i++) lastArrival = link.send(0, TRACE_OPPORTUNITY_BYTES);
     expect(opportunitiesBetween(trace, 0, lastArrival + 1e-9)).toBe(messages);
   });
 });

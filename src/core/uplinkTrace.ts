@@ -105,7 +105,7 @@ export function meanCapacityBps(trace: UplinkTrace): number {
 
 /**
  * The link a trace describes, as `mm-link` serves it: one FIFO queue of bytes, drained 1500 bytes
- * per opportunity. `send` returns when the message's last byte crosses. Messages must be sent in
+ * per opportunity. `send(atMs, bytes)` returns when the message's last byte crosses. Messages must be sent in
  * non-decreasing time order (a simulator's clock). An opportunity at the very millisecond a
  * message is sent carries it, as in `mm-link`, which serves every opportunity due by now.
  */
@@ -132,7 +132,7 @@ export class TraceLink {
     );
   }
 
-  send(bytes: number, atMs: number): number {
+  send(atMs: number, bytes: number): number {
     if (!(bytes > 0) || !Number.isFinite(bytes)) throw new RangeError(`bytes must be positive, got ${bytes}`);
     if (atMs < this.lastSentAt) throw new RangeError('messages must be sent in time order');
     this.lastSentAt = atMs;

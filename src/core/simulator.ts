@@ -1,0 +1,465 @@
+/**
+ * The trace simulator: runs any policy against an uplink (a trace through the DevTools throttle
+ * model, or a trace as `mm-link` serves it) with device, encode and server costs measured on this
+ * machine and the real per-image answers of every model, one request in flight as the app runs.
+ *
+ * It runs the app's own decision loop, not a copy of it: the same cost model is fed the same
+ * records and device runs, the same uplink estimator sees the same arrival times (of requests and
+ * of the engine's idle probes, which keep it current while nothing else is sent), and the same
+ * policy decides. What it replaces are the measurements themselves: a device run is a draw from
+ * the runs measured for that model and batch size (times the emulated slowdown), a server reply
+ * a draw from the measured server times, the uplink the link model.
+ *
+ * It also computes a hindsight oracle: for each request, the candidate with the best expected
+ * on-time accuracy given the true link at that moment (median costs, the true capacity, which
+ * images the exit would answer).
+ */
+import {
+  CostModel,
+  candidateId,
+  deviceModelsOf,
+  type Candidate,
+  type CostManifest,
+  type PredictionResult,
+  type UplinkInput,
+} from './costModel';
+import type { Decision, Policy } from './policy';
+import { computePhases, type ImageOutcome, type InferenceRecord, type Mode } from './record';
+import { mulberry32 } from './sampling';
+import { median, quantile } from './stats';
+import {
+  UplinkEstimator,
+  idleProbeQuanta,
+  probePayloadBytes,
+  type BandwidthEstimate,
+} from './uplinkEstimator';
+
+/**
+ * The engine's idle probes (src/app/engine.ts): after this long without traffic a probe of a few
+ * quanta goes out, at most once a second and at most a fifth of the time.
+ */
+const IDLE_PROBE_AFTER_MS = 1000;
+const IDLE_PROBE_EVERY_MS = 1000;
+const IDLE_PROBE_DUTY = 0.2;
+
+/** An uplink that carries one message at a time: when a message handed over at `sentAt` arrives. */
+export interface SimulatedLink {
+  send(sentAt: number, bytes: number): number;
+}
+
+/** Costs measured on this machine, at 1× (the slowdown multiplies device runs). */
+export interface MeasuredWorld {
+  /** Device model runs (ms) by `${model}@${batch}`: "head-c4@16", "full@16", "exit-c4@16". */
+  deviceMs: ReadonlyMap<string, readonly number[]>;
+  /** Encode time per image sent (ms), by kind: "codes", "png", "webp-q50". */
+  encodeMsPerImage: ReadonlyMap<string, readonly number[]>;
+  /** Server queue + compute (ms) by `${serverModel}@${images}`: "tail-c4@16", "offload-png@16". */
+  serverMs: ReadonlyMap<string, readonly number[]>;
+  /** Wire bytes of a request of `sent` images for a config without exit ("c4-b2", "png"). */
+  wireBytes(config: string, sent: number): number;
+  downlinkMs: readonly number[];
+  /** The device's hand-over to the socket and back (ms), per networked request. */
+  overheadMs: readonly number[];
+}
+
+/** The true answers: labels and every model's top-1 per test image. */
+export interface ImageTruth {
+  labels: ArrayLike<number>;
+  /** Predicted class per image by config without exit: "full", "png", "webp-q50", "c4-b2". */
+  predicted: ReadonlyMap<string, ArrayLike<number>>;
+  /** Per level: the exit's class and confidence per image (on the float bottleneck). */
+  exits: ReadonlyMap<string, { predicted: ArrayLike<number>; confidence: ArrayLike<number> }>;
+}
+
+export interface SimulationConfig {
+  policy: Policy;
+  candidates: readonly Candidate[];
+  accuracy: ReadonlyMap<string, number>;
+  manifest: CostManifest;
+  world: MeasuredWorld;
+  truth: ImageTruth;
+  /** A fresh link for the run; the oracle asks fresh ones what the true link would do. */
+  makeLink: () => SimulatedLink;
+  durationMs: number;
+  imagesPerRequest: number;
+  slowdown: number;
+  sloMs: number;
+  seed?: number;
+  firstImage?: number;
+  /** How often the cost model is asked for fresh predictions (ms of simulated time). */
+  predictEveryMs?: number;
+}
+
+export interface SimulatedRequest {
+  record: InferenceRecord;
+  decision: Decision | null;
+  uplinkBps: number | null;
+}
+
+export interface SimulationResult {
+  policy: string;
+  requests: SimulatedRequest[];
+}
+
+/** What the cost model is told of the uplink: the estimate, or its lower bound when only that is known. */
+export function uplinkInputOf(estimate: BandwidthEstimate): UplinkInput {
+  const bps = estimate.uplinkBps ?? estimate.uplinkLowBps;
+  if (bps === null) return { bps: null };
+  return estimate.uplinkRelativeUncertainty === null
+    ? { bps }
+    : { bps, relativeUncertainty: estimate.uplinkRelativeUncertainty };
+}
+
+function modeOf(candidate: Candidate): Mode {
+  return candidate.kind;
+}
+
+/** The config a candidate's server-side work and wire bytes are keyed by (exits share their split's). */
+function baseConfigOf(candidate: Candidate): string {
+  return candidate.kind === 'split' ? `${candidate.levelId}-b${candidate.bits}` : candidateId(candidate);
+}
+
+function serverModelOf(candidate: Candidate): string | null {
+  if (candidate.kind === 'offload') return `offload-${candidateId(candidate)}`;
+  if (candidate.kind === 'split') return `tail-${candidate.levelId}`;
+  return null;
+}
+
+function encodeKindOf(candidate: Candidate): string | null {
+  if (candidate.kind === 'offload') return candidateId(candidate);
+  if (candidate.kind === 'split') return 'codes';
+  return null;
+}
+
+class Draw {
+  constructor(private readonly random: () => number) {}
+  from(values: readonly number[] | undefined, what: string): number {
+    if (!values || values.length === 0) throw new Error(`simulator: no measurements of ${what}`);
+    return values[Math.floor(this.random() * values.length)]!;
+  }
+}
+
+interface Outcome {
+  record: InferenceRecord;
+  deviceRuns: { model: string; ms: number }[];
+  arrivedAt: number | null;
+  sentAt: number | null;
+}
+
+/** Runs one request of `candidate` on `indices` from time `start`. */
+function execute(
+  config: SimulationConfig,
+  candidate: Candidate,
+  indices: readonly number[],
+  start: number,
+  seq: number,
+  link: SimulatedLink,
+  draw: (values: readonly number[] | undefined, what: string) => number,
+): Outcome {
+  const { world, truth, slowdown } = config;
+  const k = indices.length;
+  const deviceRuns = deviceModelsOf(candidate).map((model) => {
+    const key = `${model}@${k}`;
+    return { model, ms: draw(world.deviceMs.get(key), `device ${key}`) * slowdown };
+  });
+  const deviceMs = deviceRuns.reduce((sum, run) => sum + run.ms, 0);
+  const computeEnd = start + deviceMs;
+  const base = baseConfigOf(candidate);
+  const images: ImageOutcome[] = [];
+  const sentIndices: number[] = [];
+  const exit =
+    candidate.kind === 'split' && candidate.exitThreshold !== null
+      ? truth.exits.get(candidate.levelId)
+      : undefined;
+  if (candidate.kind === 'split' && candidate.exitThreshold !== null && !exit)
+    throw new Error(`simulator: no exit answers for ${candidate.levelId}`);
+  const answers = truth.predicted.get(candidate.kind === 'on-device' ? 'full' : base);
+  if (!answers) throw new Error(`simulator: no answers for ${base}`);
+  for (const index of indices) {
+    const label = truth.labels[index]!;
+    if (exit && exit.confidence[index]! >= (candidate as { exitThreshold: number }).exitThreshold) {
+      images.push({
+        index,
+        label,
+        predicted: exit.predicted[index]!,
+        confidence: exit.confidence[index]!,
+        earlyExit: true,
+      });
+    } else {
+      sentIndices.push(index);
+      images.push({ index, label, predicted: answers[index]!, confidence: 1 });
+    }
+  }
+  const common = {
+    seq,
+    mode: modeOf(candidate),
+    config: candidateId(candidate),
+    backend: 'simulated',
+    slowdown,
+    startedAt: start,
+    epochMs: start,
+    images,
+    ok: true,
+  };
+  const sent = sentIndices.length;
+  if (candidate.kind === 'on-device' || sent === 0) {
+    const end = computeEnd;
+    return {
+      record: {
+        ...common,
+        requestId: 0,
+        payloadBytes: 0,
+        wireBytes: 0,
+        phases: computePhases({ start, computeEnd, encodeEnd: computeEnd, end }),
+      },
+      deviceRuns,
+      arrivedAt: null,
+      sentAt: null,
+    };
+  }
+  const encodeKind = encodeKindOf(candidate)!;
+  let encodeMs = 0;
+  for (let i = 0; i < sent; i++)
+    encodeMs += draw(world.encodeMsPerImage.get(encodeKind), `encode ${encodeKind}`);
+  const encodeEnd = computeEnd + encodeMs;
+  const overheadMs = draw(world.overheadMs, 'hand-over overhead');
+  const sentAt = encodeEnd + overheadMs / 2;
+  const wireBytes = world.wireBytes(base, sent);
+  const arrivedAt = link.send(sentAt, wireBytes);
+  const serverKey = `${serverModelOf(candidate)!}@${sent}`;
+  const serverMs = draw(world.serverMs.get(serverKey), `server ${serverKey}`);
+  const received = arrivedAt + serverMs + draw(world.downlinkMs, 'downlink');
+  const end = received + overheadMs / 2;
+  return {
+    record: {
+      ...common,
+      requestId: seq + 1,
+      payloadBytes: wireBytes,
+      wireBytes,
+      phases: computePhases(
+        { start, computeEnd, encodeEnd, sent: sentAt, received, end },
+        { queuedMs: 0, decodeMs: 0, computeMs: serverMs, totalMs: serverMs },
+        { offsetMs: 0, serverReceivedAt: arrivedAt, serverSentAt: arrivedAt + serverMs },
+      ),
+    },
+    deviceRuns,
+    arrivedAt,
+    sentAt,
+  };
+}
+
+function imagesOf(config: SimulationConfig, seq: number): number[] {
+  const count = config.truth.labels.length;
+  const first = config.firstImage ?? 0;
+  return Array.from(
+    { length: config.imagesPerRequest },
+    (_, i) => (first + seq * config.imagesPerRequest + i) % count,
+  );
+}
+
+/** Feeds the cost model what the engine feeds it at warm-up: one run of every device model. */
+function calibrate(model: CostModel, config: SimulationConfig): void {
+  const k = config.imagesPerRequest;
+  for (const name of new Set(config.candidates.flatMap(deviceModelsOf))) {
+    const runs = config.world.deviceMs.get(`${name}@${k}`);
+    if (runs && runs.length > 0)
+      model.addDeviceRun(name, k, config.slowdown, median(runs) * config.slowdown, 0);
+  }
+}
+
+/** Runs `config.policy` closed-loop over the link for `durationMs`. */
+export function simulate(config: SimulationConfig): SimulationResult {
+  const random = mulberry32(config.seed ?? 1);
+  const draw = new Draw(random);
+  const link = config.makeLink();
+  const costModel = new CostModel(config.manifest, { draws: 200 });
+  for (const [kind, values] of config.world.encodeMsPerImage)
+    if (kind !== 'codes' && values.length > 0)
+      costModel.setOffloadImageBytes(kind, config.world.wireBytes(kind, 1));
+  calibrate(costModel, config);
+  const estimator = new UplinkEstimator();
+  const predictEveryMs = config.predictEveryMs ?? 250;
+  const recentErrors: number[] = [];
+  const requests: SimulatedRequest[] = [];
+  let predictions: PredictionResult[] | null = null;
+  let predictedAt = Number.NEGATIVE_INFINITY;
+  let current: string | null = null;
+  let explorations = 0;
+  let lastTrafficAt = Number.NEGATIVE_INFINITY;
+  let nextProbeAt = 0;
+  let t = 0;
+  for (let seq = 0; t < config.durationMs; seq++) {
+    if (t - lastTrafficAt >= IDLE_PROBE_AFTER_MS && t >= nextProbeAt) {
+      const bytes = probePayloadBytes(idleProbeQuanta(estimator.estimate()));
+      const arrivedAt = link.send(t, bytes);
+      const linkMs = arrivedAt - t;
+      estimator.add({ sentAt: t, arrivedAt, wireBytes: bytes, networkMs: linkMs });
+      lastTrafficAt = arrivedAt;
+      nextProbeAt = arrivedAt + Math.max(IDLE_PROBE_EVERY_MS, linkMs / IDLE_PROBE_DUTY) + 250 * random();
+    }
+    const uplink = uplinkInputOf(estimator.estimate());
+    if (!predictions || t - predictedAt >= predictEveryMs) {
+      predictions = costModel.predictAll(config.candidates, {
+        images: config.imagesPerRequest,
+        slowdown: config.slowdown,
+        uplink,
+      });
+      predictedAt = t;
+    }
+    const decision = config.policy.decide({
+      sloMs: config.sloMs,
+      candidates: config.candidates.map((candidate, i) => ({
+        candidate,
+        id: candidateId(candidate),
+        prediction: predictions![i]!,
+        expectedAccuracy: config.accuracy.get(candidateId(candidate)) ?? null,
+      })),
+      recentErrors,
+      current,
+      uplinkBps: uplink.bps,
+      requests: seq,
+      explorations,
+    });
+    if (decision.exploring) explorations++;
+    else current = decision.id;
+    const outcome = execute(config, decision.candidate, imagesOf(config, seq), t, seq, link, (values, what) =>
+      draw.from(values, what),
+    );
+    const record = outcome.record;
+    if (decision.predictedMedianMs !== null && decision.predictedP90Ms !== null)
+      record.prediction = {
+        candidate: decision.id,
+        medianMs: decision.predictedMedianMs,
+        p90Ms: decision.predictedP90Ms,
+      };
+    for (const run of outcome.deviceRuns)
+      costModel.addDeviceRun(run.model, config.imagesPerRequest, config.slowdown, run.ms, t);
+    costModel.observeRecord(record, uplink.bps);
+    // What it measured changes the predictions: ask again before the next decision.
+    if (decision.exploring) predictions = null;
+    if (outcome.sentAt !== null && outcome.arrivedAt !== null) {
+      lastTrafficAt = outcome.arrivedAt;
+      estimator.add({
+        sentAt: outcome.sentAt,
+        arrivedAt: outcome.arrivedAt,
+        wireBytes: record.wireBytes,
+        networkMs: record.phases.networkMs,
+      });
+    }
+    if (decision.predictedP90Ms !== null && decision.predictedP90Ms > 0) {
+      recentErrors.push(record.phases.totalMs / decision.predictedP90Ms - 1);
+      if (recentErrors.length > 20) recentErrors.shift();
+    }
+    requests.push({ record, decision, uplinkBps: uplink.bps });
+    t += record.phases.totalMs;
+  }
+  return { policy: config.policy.name, requests };
+}
+
+/** Deterministic latency of `candidate` on `indices` at `start`, with median costs and the true link. */
+function oracleLatency(
+  config: SimulationConfig,
+  candidate: Candidate,
+  indices: readonly number[],
+  start: number,
+): { record: InferenceRecord } {
+  const medianDraw = (values: readonly number[] | undefined, what: string): number => {
+    if (!values || values.length === 0) throw new Error(`simulator: no measurements of ${what}`);
+    return median(values);
+  };
+  return execute(config, candidate, indices, start, 0, config.makeLink(), medianDraw);
+}
+
+/**
+ * The hindsight oracle: before each request, every candidate is tried on the true link from that
+ * moment (one request at a time, so a fresh link answers as the running one would), and the one
+ * with the best expected on-time accuracy runs: its expected accuracy if it answers within the
+ * target, else nothing; ties go to the faster. The chosen request then runs with drawn costs as
+ * any policy's would.
+ */
+export function simulateOracle(config: SimulationConfig): SimulationResult {
+  const random = mulberry32(config.seed ?? 1);
+  const draw = new Draw(random);
+  const link = config.makeLink();
+  const requests: SimulatedRequest[] = [];
+  let t = 0;
+  for (let seq = 0; t < config.durationMs; seq++) {
+    const indices = imagesOf(config, seq);
+    let best: { candidate: Candidate; score: number; totalMs: number } | null = null;
+    for (const candidate of config.candidates) {
+      const accuracy = config.accuracy.get(candidateId(candidate));
+      if (accuracy === undefined) continue;
+      const { record } = oracleLatency(config, candidate, indices, t);
+      const onTime = onTimeImages(record, config.sloMs) / record.images.length;
+      const score = accuracy * onTime;
+      if (
+        !best ||
+        score > best.score + 1e-12 ||
+        (Math.abs(score - best.score) <= 1e-12 && record.phases.totalMs < best.totalMs)
+      )
+        best = { candidate, score, totalMs: record.phases.totalMs };
+    }
+    if (!best) throw new Error('oracle: no candidate has an expected accuracy');
+    const outcome = execute(config, best.candidate, indices, t, seq, link, (values, what) =>
+      draw.from(values, what),
+    );
+    requests.push({ record: outcome.record, decision: null, uplinkBps: null });
+    t += outcome.record.phases.totalMs;
+  }
+  return { policy: 'oracle', requests };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics, shared with the live benchmark
+
+/** When each image of a request was answered: an exited image at the end of device compute. */
+function answerMs(record: InferenceRecord, image: ImageOutcome): number {
+  return image.earlyExit ? record.phases.deviceMs : record.phases.totalMs;
+}
+
+function onTimeImages(record: InferenceRecord, sloMs: number): number {
+  if (!record.ok) return 0;
+  return record.images.filter((image) => answerMs(record, image) <= sloMs).length;
+}
+
+export interface RunMetrics {
+  requests: number;
+  images: number;
+  /** Images answered correctly within the target ÷ images sent. */
+  onTimeAccuracy: number;
+  /** Requests whose every image was answered within the target ÷ requests. */
+  sloAttainment: number;
+  accuracy: number;
+  bytesPerImage: number;
+  medianMs: number;
+  p90Ms: number;
+}
+
+export function runMetrics(records: readonly InferenceRecord[], sloMs: number): RunMetrics {
+  let images = 0;
+  let correctOnTime = 0;
+  let correct = 0;
+  let met = 0;
+  let bytes = 0;
+  for (const record of records) {
+    images += record.images.length;
+    bytes += record.wireBytes;
+    if (record.ok && record.images.every((image) => answerMs(record, image) <= sloMs)) met++;
+    for (const image of record.images) {
+      const right = record.ok && image.predicted === image.label;
+      if (right) correct++;
+      if (right && answerMs(record, image) <= sloMs) correctOnTime++;
+    }
+  }
+  const totals = records.map((record) => record.phases.totalMs);
+  return {
+    requests: records.length,
+    images,
+    onTimeAccuracy: images === 0 ? 0 : correctOnTime / images,
+    sloAttainment: records.length === 0 ? 0 : met / records.length,
+    accuracy: images === 0 ? 0 : correct / images,
+    bytesPerImage: images === 0 ? 0 : bytes / images,
+    medianMs: totals.length === 0 ? 0 : median(totals),
+    p90Ms: totals.length === 0 ? 0 : quantile(totals, 0.9),
+  };
+}
