@@ -121,6 +121,18 @@ describe('throughputSeries', () => {
     }
   });
 
+  it('samples each stream on its own, so a short one after a long pause is drawn too', () => {
+    const first = stream(20, 0.5, 500);
+    // 32 images in 0.26 s, ten seconds later.
+    const second = stream(2, 0.13, 130).map((point) => ({ ...point, t: point.t + 20 }));
+    const series = throughputSeries([...first, ...second]);
+    const late = series.filter((row) => row.t > 20);
+    expect(late.length).toBeGreaterThanOrEqual(3);
+    // Measured from the second stream's own start: not diluted by the pause before it.
+    expect(late[late.length - 1]!.split).toBeCloseTo(32 / 0.26, 6);
+    expect(series.some((row) => row.t > 10.5 && row.t < 20)).toBe(false);
+  });
+
   it('has nothing to draw before the first answer', () => {
     expect(throughputSeries([])).toEqual([]);
     expect(throughputSeries([{ ...stream(1, 0, 0)[0]!, ok: false }])).toEqual([]);

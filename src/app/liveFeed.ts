@@ -290,50 +290,65 @@ export class LiveFeed {
   }
 }
 
-/**
- * Images answered per second, per mode, sampled at round times on the session clock: each sample
- * counts the images answered in the trailing `windowSeconds` (or, early in a stream, since the
- * stream's first request began) and divides by that span. Long streams get a sample per second;
- * a stream of a second or two gets samples a fraction of a second apart, so it is drawn too. The
- * newest sample is at the newest answer: a window reaching past it would show a false drop.
- */
 const SHORT_STREAM_STEPS = [0.05, 0.1, 0.2, 0.25, 0.5, 1];
 
+/**
+ * Images answered per second, per mode. The points are cut into streams where the page had a
+ * request going (a pause of over `pauseSeconds` ends one), and each stream is sampled on its own
+ * at round times: a sample counts the images answered in the trailing `windowSeconds`, or since
+ * its stream began when that is shorter, and divides by that span. A long stream gets a sample a
+ * second; a stream of a second or two gets samples a fraction of a second apart, so it is drawn
+ * too. No sample reaches past a stream's newest answer: that would show a false drop.
+ */
 export function throughputSeries(
   points: readonly LivePoint[],
   windowSeconds = 3,
   samplesForShortStreams = 8,
+  pauseSeconds = 1,
 ): LiveSnapshot['throughput'] {
-  const answers: { at: number; mode: Mode; images: number }[] = [];
-  let first = Infinity;
-  for (const point of points) {
-    if (point.t < first) first = point.t;
-    if (point.ok)
-      answers.push({ at: point.t + point.totalMs / 1000, mode: point.mode, images: point.images });
+  const requests = points
+    .map((point) => ({ ...point, end: point.t + point.totalMs / 1000 }))
+    .sort((a, b) => a.t - b.t);
+  const streams: { from: number; to: number; answers: typeof requests }[] = [];
+  for (const request of requests) {
+    const stream = streams[streams.length - 1];
+    if (stream && request.t <= stream.to + pauseSeconds) {
+      stream.to = Math.max(stream.to, request.end);
+      stream.answers.push(request);
+    } else {
+      streams.push({ from: request.t, to: request.end, answers: [request] });
+    }
   }
-  if (answers.length === 0) return [];
-  answers.sort((a, b) => a.at - b.at);
-  const last = answers[answers.length - 1]!.at;
-  const span = last - first;
-  if (!(span > 0)) return [];
-  const step =
-    span >= windowSeconds * 2
-      ? 1
-      : (SHORT_STREAM_STEPS.find((candidate) => candidate >= span / samplesForShortStreams) ?? 1);
   const series: LiveSnapshot['throughput'] = [];
-  for (let k = Math.floor(first / step) + 1; k * step <= last + 1e-9; k++) {
-    const t = Number((k * step).toPrecision(12));
-    const from = Math.max(first, t - windowSeconds);
-    const width = t - from;
-    if (!(width > 0)) continue;
-    const sum = { 'on-device': 0, offload: 0, split: 0 };
-    for (const answer of answers) if (answer.at > from && answer.at <= t) sum[answer.mode] += answer.images;
-    series.push({
-      t,
-      'on-device': sum['on-device'] / width,
-      offload: sum.offload / width,
-      split: sum.split / width,
-    });
+  for (const stream of streams) {
+    const answers = stream.answers.filter((request) => request.ok);
+    if (answers.length === 0) continue;
+    const last = Math.max(...answers.map((answer) => answer.end));
+    const span = last - stream.from;
+    if (!(span > 0)) continue;
+    const step =
+      span >= windowSeconds * 2
+        ? 1
+        : (SHORT_STREAM_STEPS.find((candidate) => candidate >= span / samplesForShortStreams) ?? 1);
+    const times: number[] = [];
+    for (let k = Math.floor(stream.from / step) + 1; k * step <= last + 1e-9; k++)
+      times.push(Number((k * step).toPrecision(12)));
+    // The stream's newest answer gets its own sample when it falls between round times.
+    if (times.length === 0 || times[times.length - 1]! < last - 1e-9) times.push(last);
+    for (const t of times) {
+      const from = Math.max(stream.from, t - windowSeconds);
+      const width = t - from;
+      if (!(width > 0)) continue;
+      const sum = { 'on-device': 0, offload: 0, split: 0 };
+      for (const answer of answers)
+        if (answer.end > from && answer.end <= t) sum[answer.mode] += answer.images;
+      series.push({
+        t,
+        'on-device': sum['on-device'] / width,
+        offload: sum.offload / width,
+        split: sum.split / width,
+      });
+    }
   }
   return series;
 }

@@ -10,7 +10,7 @@ import { uplinkText } from './uplinkText';
  * screen: its counters and the charts always show the same moment.
  */
 export function Summary() {
-  const { attach, snapshot } = useChartSnapshot('summary');
+  const { attach, snapshot } = useChartSnapshot('summary', { offScreenToo: true });
   return <SummaryTable live={snapshot} attach={attach} />;
 }
 

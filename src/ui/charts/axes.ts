@@ -73,7 +73,8 @@ const formatters = new Map<number, (value: number) => string>();
 function formatterFor(decimals: number): (value: number) => string {
   let format = formatters.get(decimals);
   if (!format) {
-    format = (value: number) => value.toFixed(decimals);
+    // "2.5 5 7.5", not "2.5 5.0 7.5": dropping trailing zeros keeps neighbouring labels distinct.
+    format = (value: number) => String(Number(value.toFixed(decimals)));
     formatters.set(decimals, format);
   }
   return format;

@@ -22,14 +22,17 @@ useAppStore.subscribe((state, previous) => {
 
 /**
  * The live snapshot for one chart, delivered by the scheduler: the chart redraws when its turn
- * comes, not on every publication, and not at all while its element is off screen.
+ * comes, not on every publication, and not at all while its element is off screen, unless
+ * `offScreenToo` (the summary table: cheap to draw, and read by tests and people alike wherever
+ * the page is scrolled).
  */
-export function useChartSnapshot(id: string) {
+export function useChartSnapshot(id: string, options: { offScreenToo?: boolean } = {}) {
   const [element, attach] = useState<HTMLElement | null>(null);
   const [snapshot, setSnapshot] = useState<LiveSnapshot>(() => chartScheduler.current());
+  const offScreenToo = options.offScreenToo === true;
   useEffect(() => chartScheduler.register(id, setSnapshot), [id]);
   useEffect(() => {
-    if (!element || typeof IntersectionObserver === 'undefined') return;
+    if (offScreenToo || !element || typeof IntersectionObserver === 'undefined') return;
     const observer = new IntersectionObserver(
       (entries) =>
         chartScheduler.setVisible(
@@ -40,6 +43,6 @@ export function useChartSnapshot(id: string) {
     );
     observer.observe(element);
     return () => observer.disconnect();
-  }, [id, element]);
+  }, [id, element, offScreenToo]);
   return { attach, snapshot };
 }

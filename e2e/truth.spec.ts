@@ -1,0 +1,180 @@
+/**
+ * What the page shows after short real streams, read as a user reads it at 1280×800: results of
+ * two backends in two rows, the Start index field saying where Start continues, the throughput
+ * chart drawn for a stream of a second or two, time ticks that read as distinct numbers, the
+ * accuracy-against-bytes chart fitted to its points with no label on a point, and the table and
+ * the charts drawn from the same snapshot.
+ */
+import type { Page } from '@playwright/test';
+import { RunDriver, SplitScopePage, expect, keepScreenshot, test } from './fixtures';
+
+test.use({ viewport: { width: 1280, height: 800 } });
+
+const PER_REQUEST = 16;
+const IMAGES = 32;
+// WASM is fast: 160 images make a stream of a second or two, long enough to watch it stream.
+const WASM_IMAGES = 160;
+
+/** Tick labels of a chart's x axis, left to right. */
+function xTickLabels(page: Page, chartId: string): Promise<string[]> {
+  return page
+    .getByTestId(chartId)
+    .locator('.recharts-xAxis text')
+    .evaluateAll((texts) =>
+      texts
+        .map((text) => ({ x: Number(text.getAttribute('x')), label: text.textContent ?? '' }))
+        .sort((a, b) => a.x - b.x)
+        .map((tick) => tick.label),
+    );
+}
+
+test('a WebGPU run then a WASM run: two rows, Start continues where the field says, charts true at a glance', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(480_000);
+  const app = new SplitScopePage(page);
+  const driver = new RunDriver(app);
+  // WebGPU asked for by name: on a software adapter the page would start on WASM by itself.
+  await app.open('?backend=webgpu');
+  await app.waitUntilReady(240_000);
+  await expect(app.testId('status.backend')).toHaveAttribute('data-backend', 'webgpu');
+  await driver.configure({
+    mode: 'split',
+    levelId: 'c4',
+    bits: 2,
+    imagesPerRequest: PER_REQUEST,
+    stopAfterImages: IMAGES,
+  });
+  await driver.start();
+  await driver.waitForRunEnd(240_000);
+
+  // The field now says where the next Start continues.
+  await expect(app.testId('controls.start-index')).toHaveValue(String(IMAGES));
+
+  await app.testId('controls.backend.wasm').click();
+  await expect(app.testId('status.backend')).toHaveAttribute('data-backend', 'wasm');
+  await app.waitUntilReady(240_000);
+  // No Clear: the same session goes on, on the other backend.
+  await app.testId('controls.stop-after').fill(String(WASM_IMAGES));
+  await driver.start();
+  const versionSamples: Record<string, number>[] = [];
+  while ((await app.snapshot()).running) {
+    versionSamples.push(await app.snapshotVersions(true));
+    if (versionSamples.length === 3) await keepScreenshot(page, testInfo, 'desktop-streaming');
+    await page.waitForTimeout(100);
+  }
+  await driver.waitForRunEnd(60_000);
+  await expect(app.testId('controls.start-index')).toHaveValue(String(IMAGES + WASM_IMAGES));
+
+  const records = await driver.records();
+  const byBackend = new Map<string, typeof records>();
+  for (const record of records)
+    byBackend.set(record.backend, [...(byBackend.get(record.backend) ?? []), record]);
+  const backends = [...byBackend.keys()];
+  expect(backends).toHaveLength(2);
+  const [webgpu, wasm] = backends.map((backend) => byBackend.get(backend)!);
+  // Start and the field agreed: the WASM run began at image 32, where the field said.
+  expect(webgpu!.flatMap((record) => record.images.map((image) => image.index))).toEqual(
+    Array.from({ length: IMAGES }, (_, i) => i),
+  );
+  expect(wasm!.flatMap((record) => record.images.map((image) => image.index))).toEqual(
+    Array.from({ length: WASM_IMAGES }, (_, i) => IMAGES + i),
+  );
+
+  // Two rows, each with its own run's figures, labelled with its backend.
+  const current = app.testId('summary.split');
+  const previous = page.locator('[data-testid="summary.previous"][data-mode="split"]');
+  await expect(previous).toHaveCount(1);
+  await expect(current).toHaveAttribute('data-backend', /^wasm/);
+  await expect(previous).toHaveAttribute('data-backend', /^webgpu/);
+  await expect(app.testId('summary.split.images')).toHaveText(String(WASM_IMAGES));
+  await expect(previous.locator('td[data-label="Images"]')).toHaveText(String(IMAGES));
+  await expect(app.testId('summary.split.condition')).toContainText('wasm');
+  await expect(previous.locator('th')).toContainText('webgpu');
+  const correct = (ofRun: typeof records) =>
+    ofRun.flatMap((record) => record.images).filter((image) => image.predicted === image.label).length;
+  await expect(app.testId('summary.split.accuracy')).toHaveText(
+    `${((correct(wasm!) / WASM_IMAGES) * 100).toFixed(2)}%`,
+  );
+  await expect(previous.locator('td[data-label="Accuracy"]')).toHaveText(
+    `${((correct(webgpu!) / IMAGES) * 100).toFixed(2)}%`,
+  );
+
+  // Throughput: a stream of a second or two is drawn.
+  const wasmSeconds =
+    (Math.max(...wasm!.map((record) => record.startedAt + record.phases.totalMs)) -
+      Math.min(...wasm!.map((record) => record.startedAt))) /
+    1000;
+  testInfo.annotations.push({ type: 'wasm stream', description: `${wasmSeconds.toFixed(2)} s` });
+  const throughput = app.testId('charts.throughput');
+  await throughput.scrollIntoViewIfNeeded();
+  await expect(throughput.locator('.recharts-line').first()).toBeVisible();
+  // The WASM stream itself is drawn: samples inside its own time span.
+  const wasmFrom = Math.min(...wasm!.map((record) => record.startedAt));
+  const sessionStart = Math.min(...records.map((record) => record.startedAt));
+  const wasmStart = (wasmFrom - sessionStart) / 1000;
+  const dotsInWasmStream = await throughput.evaluate((card, from) => {
+    // Seconds to pixels from two of the x axis's ticks.
+    const ticks = [...card.querySelectorAll('.recharts-xAxis text')].map((text) => ({
+      x: Number(text.getAttribute('x')),
+      seconds: Number.parseFloat(text.textContent ?? ''),
+    }));
+    const [a, b] = [ticks[0]!, ticks[ticks.length - 1]!];
+    const pixel = a.x + ((from - a.seconds) * (b.x - a.x)) / (b.seconds - a.seconds);
+    return [...card.querySelectorAll('.recharts-line-dot')].filter(
+      (dot) => Number(dot.getAttribute('cx')) >= pixel - 1,
+    ).length;
+  }, wasmStart);
+  expect(dotsInWasmStream, 'throughput samples drawn inside the WASM stream').toBeGreaterThanOrEqual(3);
+  testInfo.annotations.push({ type: 'wasm stream starts at', description: `${wasmStart.toFixed(2)} s` });
+
+  // Time ticks: at least two, all different, none blank.
+  for (const id of ['charts.bytes', 'charts.accuracy', 'charts.throughput', 'charts.bandwidth']) {
+    await app.testId(id).scrollIntoViewIfNeeded();
+    const labels = await xTickLabels(page, id);
+    expect(labels.length, `${id}: ${labels.join(' ')}`).toBeGreaterThanOrEqual(2);
+    expect(new Set(labels).size, `${id}: ${labels.join(' ')}`).toBe(labels.length);
+  }
+
+  // Accuracy against bytes: the y range fits the points (not 60-100), and no text sits on a point.
+  const rate = app.testId('charts.rate-accuracy');
+  await rate.scrollIntoViewIfNeeded();
+  const yTicks = (await rate.locator('.recharts-yAxis text').allTextContents()).map((text) =>
+    Number.parseFloat(text),
+  );
+  expect(Math.min(...yTicks)).toBeGreaterThan(80);
+  expect(Math.max(...yTicks)).toBeLessThanOrEqual(100);
+  const overlaps = await rate.evaluate((card) => {
+    const svg = card.querySelector('svg.recharts-surface')!;
+    const points = [...svg.querySelectorAll('.recharts-scatter-symbol')].map((symbol) =>
+      symbol.getBoundingClientRect(),
+    );
+    const texts = [...svg.querySelectorAll('text')].map((text) => ({
+      label: text.textContent,
+      box: text.getBoundingClientRect(),
+    }));
+    const hit = (a: DOMRect, b: DOMRect) =>
+      a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    return {
+      points: points.length,
+      overlapping: texts
+        .filter((text) => points.some((point) => hit(text.box, point)))
+        .map((text) => text.label),
+    };
+  });
+  expect(overlaps.points).toBeGreaterThan(10);
+  expect(overlaps.overlapping).toEqual([]);
+
+  // Counters and charts: at most one round apart while streaming, the same snapshot once idle.
+  expect(versionSamples.length).toBeGreaterThan(0);
+  for (const sample of versionSamples)
+    expect(new Set(Object.values(sample)).size, JSON.stringify(sample)).toBeLessThanOrEqual(2);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await expect.poll(async () => new Set(Object.values(await app.snapshotVersions(true))).size).toBe(1);
+  const counters = (await app.snapshot()).counters;
+  await expect(app.testId('summary.counters')).toContainText(
+    `Sent ${counters.sent} · answered ${counters.answered} · failed ${counters.failed}`,
+  );
+  await keepScreenshot(page, testInfo, 'desktop-after-two-backends', { fullPage: true });
+  app.expectNoConsoleErrors();
+});
