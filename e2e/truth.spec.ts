@@ -56,12 +56,18 @@ test('a WebGPU run then a WASM run: two rows, Start continues where the field sa
   await app.waitUntilReady(240_000);
   // No Clear: the same session goes on, on the other backend.
   await app.testId('controls.stop-after').fill(String(WASM_IMAGES));
+  await page.evaluate(() => window.scrollTo(0, 0));
   await driver.start();
   const versionSamples: Record<string, number>[] = [];
-  while ((await app.snapshot()).running) {
+  let screenshot = false;
+  for (;;) {
+    const { running, counters } = await app.snapshot();
+    if (!running) break;
     versionSamples.push(await app.snapshotVersions(true));
-    if (versionSamples.length === 3) await keepScreenshot(page, testInfo, 'desktop-streaming');
-    await page.waitForTimeout(100);
+    if (!screenshot && counters.answered >= 2) {
+      screenshot = true;
+      await keepScreenshot(page, testInfo, 'desktop-streaming');
+    }
   }
   await driver.waitForRunEnd(60_000);
   await expect(app.testId('controls.start-index')).toHaveValue(String(IMAGES + WASM_IMAGES));
