@@ -60,7 +60,9 @@ export default defineConfig({
   server: {
     headers: isolationHeaders,
     proxy: {
-      '/socket.io': { target: `http://localhost:${devServerPort}`, ws: true },
+      // The tail server admits WebSocket upgrades from its own origins only: present the proxied
+      // upgrade as coming from the server's own origin, not from Vite's port.
+      '/socket.io': { target: `http://localhost:${devServerPort}`, ws: true, rewriteWsOrigin: true },
       '/healthz': `http://localhost:${devServerPort}`,
       '/metrics': `http://localhost:${devServerPort}`,
     },
