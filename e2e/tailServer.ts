@@ -17,14 +17,27 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once /healthz answers. Node itself, not npx: killing the child must kill the server. */
+/**
+ * Resolves once /healthz answers. Node itself, not npx: killing the child must kill the server.
+ * Serves the build Playwright's webServer made (SPLITSCOPE_E2E_DIST, default dist/).
+ */
 export async function startTailServer(
   port: number,
   output: 'inherit' | 'ignore' = 'ignore',
 ): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'server/index.ts', '--port', String(port), '--log-level', 'warn'],
+    [
+      '--import',
+      'tsx',
+      'server/index.ts',
+      '--port',
+      String(port),
+      '--static',
+      process.env['SPLITSCOPE_E2E_DIST'] ?? 'dist',
+      '--log-level',
+      'warn',
+    ],
     { stdio: output },
   );
   for (let i = 0; i < 300; i++) {
@@ -37,4 +50,16 @@ export async function startTailServer(
   }
   child.kill('SIGKILL');
   throw new Error(`the tail server on port ${port} did not start`);
+}
+
+/** Resolves with the exit code once the child has exited, or null if it is still running after timeoutMs. */
+export function exitCodeWithin(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? -1);
+    });
+  });
 }
