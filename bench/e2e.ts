@@ -6,12 +6,17 @@
  *
  *   npx tsx bench/e2e.ts [--images 500] [--bandwidths 10000,2000,256,64] [--per-request 1,16]
  *                        [--bits 2,4,8] [--backend webgpu|wasm] [--quick] [--skip-on-device]
+ *                        [--slowdowns 1,8] [--exits 0.9] [--levels c2,c4,c8]
  *   npx tsx bench/e2e.ts --merge a.json,b.json [--out bench/results]
  *
  * The slowest bandwidth takes as long as all the others together (every message waits for whole
  * 1500-byte quanta), so a full grid is run as two processes side by side, e.g.
  * `--bandwidths 64 --out /tmp/a` and then `--bandwidths 10000,2000,256 --skip-on-device --no-build
  * --out /tmp/b`, and merged; the environment of the report says so.
+ *
+ * Every cell runs at each emulated device slowdown of --slowdowns (the device's model work runs k
+ * times, see the Device card), and every split configuration also with each early-exit threshold
+ * of --exits (split rows "c4-b2-x0.9": the images the exit is sure of are answered on the device).
  *
  * It drives the page through its controls (e2e/driver.ts), exactly as a person would.
  */
@@ -38,6 +43,9 @@ const { values } = parseArgs({
     'skip-on-device': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     merge: { type: 'string' },
+    slowdowns: { type: 'string', default: '1,8' },
+    exits: { type: 'string', default: '0.9' },
+    levels: { type: 'string' },
   },
 });
 const images = Number(values.images ?? (values.quick ? 48 : 500));
@@ -45,6 +53,8 @@ const bandwidthsKbps = values.bandwidths!.split(',').map(Number);
 const perRequestSizes = values['per-request']!.split(',').map(Number);
 const bitWidths = values.bits!.split(',').map(Number);
 const backend = values.backend === 'wasm' ? 'wasm' : 'webgpu';
+const slowdowns = values.slowdowns!.split(',').map(Number);
+const exitThresholds = values.exits ? values.exits.split(',').filter(Boolean).map(Number) : [];
 
 interface Cell {
   mode: Mode;
@@ -52,6 +62,10 @@ interface Cell {
   imagesPerRequest: number;
   /** null: on-device, which sends nothing and is run once per request size. */
   uplinkKbps: number | null;
+  /** Emulated device slowdown factor the cell ran at (absent in reports from before it existed: 1). */
+  slowdown?: number;
+  /** Split with an early exit: the share of images answered on the device. */
+  exitedShare?: number;
   images: number;
   requests: number;
   failed: number;
@@ -81,6 +95,7 @@ function stats(records: InferenceRecord[]) {
     .filter((value): value is number => value !== null);
   if (uplinks.length > 0) phaseMedians.uplinkMs = median(uplinks);
   const wire = ok.reduce((sum, record) => sum + record.wireBytes, 0);
+  const exited = imagesDone.filter((image) => image.earlyExit).length;
   const payload = ok.reduce((sum, record) => sum + record.payloadBytes, 0);
   return {
     images: imagesDone.length,
@@ -92,9 +107,11 @@ function stats(records: InferenceRecord[]) {
     p95TotalMs: quantile(totals, 0.95),
     medianPerImageMs: median(ok.map((record) => record.phases.totalMs / record.images.length)),
     phaseMedians,
-    wireBytesPerRequest: wire / Math.max(1, ok.length),
+    // Per message sent: a request whose images all exit sends none.
+    wireBytesPerRequest: wire / Math.max(1, ok.filter((record) => record.wireBytes > 0).length),
     wireBytesPerImage: wire / Math.max(1, imagesDone.length),
     payloadBytesPerImage: payload / Math.max(1, imagesDone.length),
+    exitedShare: exited / Math.max(1, imagesDone.length),
     seconds: 0,
   };
 }
@@ -133,10 +150,12 @@ async function main(): Promise<void> {
       config: string,
       uplinkKbps: number | null,
       perRequest: number,
+      slowdown: number,
     ) => {
       const cellStarted = Date.now();
       await driver.configure({
         ...options,
+        slowdown,
         imagesPerRequest: perRequest,
         stopAfterImages: images,
         maxInFlight: 1,
@@ -147,7 +166,7 @@ async function main(): Promise<void> {
       const configs = new Set(records.map((record) => record.config));
       if (configs.size !== 1 || !configs.has(config))
         throw new Error(`cell ${config}: the page ran ${[...configs].join(', ')}`);
-      const cell = summarize(records, { mode, config, imagesPerRequest: perRequest, uplinkKbps });
+      const cell = summarize(records, { mode, config, imagesPerRequest: perRequest, uplinkKbps, slowdown });
       cell.seconds = (Date.now() - cellStarted) / 1000;
       if (cell.images < images || cell.failed > 0)
         console.warn(
@@ -155,35 +174,46 @@ async function main(): Promise<void> {
         );
       cells.push(cell);
       process.stdout.write(
-        `${mode.padEnd(9)} ${config.padEnd(8)} ×${String(perRequest).padStart(2)} ${uplinkKbps === null ? '   -' : String(uplinkKbps).padStart(5)} kbit/s: ` +
+        `${mode.padEnd(9)} ${config.padEnd(11)} ×${String(perRequest).padStart(2)} ${uplinkKbps === null ? '   -' : String(uplinkKbps).padStart(5)} kbit/s ${String(slowdown).padStart(2)}× slower: ` +
           `median ${cell.medianTotalMs.toFixed(1)} ms, p95 ${cell.p95TotalMs.toFixed(1)} ms, ${cell.wireBytesPerImage.toFixed(1)} B/image, ` +
           `acc ${(cell.accuracy * 100).toFixed(2)}% (${cell.images} images, ${cell.seconds.toFixed(0)} s)\n`,
       );
     };
 
-    for (const perRequest of perRequestSizes) {
-      await throttle.uplink(null);
-      if (!values['skip-on-device'])
-        await runCell({ mode: 'on-device' }, 'on-device', 'full', null, perRequest);
-      for (const kbps of bandwidthsKbps) {
-        await throttle.uplink(kbps * 1000);
-        await runCell({ mode: 'offload', format: 'png' }, 'offload', 'png', kbps, perRequest);
-        await runCell(
-          { mode: 'offload', format: 'webp', webpQuality: 50 },
-          'offload',
-          'webp-q50',
-          kbps,
-          perRequest,
-        );
-        for (const level of manifest.levels) {
-          for (const bits of bitWidths) {
-            await runCell(
-              { mode: 'split', levelId: level.id, bits },
-              'split',
-              `${level.id}-b${bits}`,
-              kbps,
-              perRequest,
-            );
+    const levels = values.levels
+      ? manifest.levels.filter((level) => values.levels!.split(',').includes(level.id))
+      : manifest.levels;
+    for (const slowdown of slowdowns) {
+      for (const perRequest of perRequestSizes) {
+        await throttle.uplink(null);
+        if (!values['skip-on-device'])
+          await runCell({ mode: 'on-device' }, 'on-device', 'full', null, perRequest, slowdown);
+        for (const kbps of bandwidthsKbps) {
+          await throttle.uplink(kbps * 1000);
+          await runCell({ mode: 'offload', format: 'png' }, 'offload', 'png', kbps, perRequest, slowdown);
+          await runCell(
+            { mode: 'offload', format: 'webp', webpQuality: 50 },
+            'offload',
+            'webp-q50',
+            kbps,
+            perRequest,
+            slowdown,
+          );
+          for (const level of levels) {
+            for (const bits of bitWidths) {
+              for (const exitThreshold of [null, ...exitThresholds]) {
+                if (exitThreshold !== null && !manifest.earlyExits.some((exit) => exit.level === level.id))
+                  continue;
+                await runCell(
+                  { mode: 'split', levelId: level.id, bits, exitThreshold },
+                  'split',
+                  exitThreshold === null ? `${level.id}-b${bits}` : `${level.id}-b${bits}-x${exitThreshold}`,
+                  kbps,
+                  perRequest,
+                  slowdown,
+                );
+              }
+            }
           }
         }
       }
@@ -203,6 +233,7 @@ async function main(): Promise<void> {
       node: process.version,
       bundle: `${manifest.bundleId}@${manifest.training.commit}`,
       imagesPerCell: images,
+      slowdowns: `${slowdowns.join(', ')} (emulated: the device's model work runs k times; 1 = this machine's real speed)`,
       throttle: 'CDP Network.emulateNetworkConditions, upload only (download unthrottled, latency 0)',
       seconds: (Date.now() - started) / 1000,
     };
@@ -236,12 +267,16 @@ function merge(files: string[]): void {
     seconds: Math.max(...runs.map((run) => Number(run.environment.seconds))),
     runs: `${runs.length} processes side by side on this machine (one per group of bandwidths), merged`,
   };
-  const order = (cell: Cell) => [cell.imagesPerRequest, cell.uplinkKbps === null ? -1 : -cell.uplinkKbps];
+  const order = (cell: Cell) => [
+    cell.slowdown ?? 1,
+    cell.imagesPerRequest,
+    cell.uplinkKbps === null ? -1 : -cell.uplinkKbps,
+  ];
   const cells = runs
     .flatMap((run) => run.cells)
     .sort((a, b) => {
       const [ra, rb] = [order(a), order(b)];
-      return ra[0]! - rb[0]! || ra[1]! - rb[1]!;
+      return ra[0]! - rb[0]! || ra[1]! - rb[1]! || ra[2]! - rb[2]!;
     });
   writeReport(environment, cells);
 }
@@ -257,16 +292,19 @@ function markdown(environment: Record<string, unknown>, cells: Cell[]): string {
     'Each row streamed the same test images (file order from index 0) through the real page, one request in flight.',
     'Latency is per request, from the start of device compute to the reply; phases are medians over the requests',
     "(they need not add up to the median total). Bytes are the WebSocket messages' payload bytes, as the app measured them.",
+    '*Device slowdown* is emulated: at k× every model the device runs ran k times in a row (1× = this machine).',
+    'Split rows ending in -x0.9 ran the early exit at confidence ≥ 0.9: *exited* is the share of images answered on the',
+    'device, which send nothing (0 B), and wire bytes per request average over requests that sent a message.',
     '',
-    '| uplink kbit/s | images/request | mode | config | median total ms | p95 ms | per image ms | device | encode | network | server queue | server compute | wire B/request | wire B/image | accuracy | images |',
-    '| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| device slowdown (emulated) | uplink kbit/s | images/request | mode | config | median total ms | p95 ms | per image ms | device | encode | network | server queue | server compute | wire B/request | wire B/image | exited | accuracy | images |',
+    '| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const f = (value: number | undefined, digits = 1) =>
     value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
   for (const cell of cells) {
     const p = cell.phaseMedians;
     lines.push(
-      `| ${cell.uplinkKbps ?? '–'} | ${cell.imagesPerRequest} | ${cell.mode} | ${cell.config} | ${f(cell.medianTotalMs)} | ${f(cell.p95TotalMs)} | ${f(cell.medianPerImageMs, 2)} | ${f(p.deviceMs)} | ${f(p.encodeMs, 2)} | ${f(p.networkMs)} | ${f(p.serverQueueMs, 2)} | ${f(p.serverComputeMs)} | ${f(cell.wireBytesPerRequest, 0)} | ${f(cell.wireBytesPerImage)} | ${(cell.accuracy * 100).toFixed(2)}% | ${cell.images} |`,
+      `| ${cell.slowdown ?? 1}× | ${cell.uplinkKbps ?? '–'} | ${cell.imagesPerRequest} | ${cell.mode} | ${cell.config} | ${f(cell.medianTotalMs)} | ${f(cell.p95TotalMs)} | ${f(cell.medianPerImageMs, 2)} | ${f(p.deviceMs)} | ${f(p.encodeMs, 2)} | ${f(p.networkMs)} | ${f(p.serverQueueMs, 2)} | ${f(p.serverComputeMs)} | ${f(cell.wireBytesPerRequest, 0)} | ${f(cell.wireBytesPerImage)} | ${cell.config.includes('-x') ? `${((cell.exitedShare ?? 0) * 100).toFixed(1)}%` : '–'} | ${(cell.accuracy * 100).toFixed(2)}% | ${cell.images} |`,
     );
   }
   lines.push(

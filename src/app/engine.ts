@@ -989,19 +989,22 @@ export class Engine {
    * Every candidate's predicted latency for the next request at the current settings, next to
    * the measured latency of its recent requests: what the predictions table shows.
    */
-  predictions(): PredictionsView | null {
+  predictions(include: (candidate: string) => boolean = () => true): PredictionsView | null {
     const model = this.costModel;
     const manifest = this.bundle?.manifest;
     if (!model || !manifest) return null;
     const { imagesPerRequest: images, slowdown, webpQuality } = this.store.settings;
     this.syncOffloadSizes(model);
     const uplink = this.uplinkNow();
-    const rows = allCandidates(manifest, webpQuality).map((candidate) => {
+    const rows = allCandidates(manifest, webpQuality).flatMap((candidate) => {
       const id = candidateId(candidate);
+      const measured = model.measured(id, images, slowdown);
+      // Candidates that ran keep their row; the others are priced only when asked for.
+      if (!measured && !include(id)) return [];
       return {
         candidate: id,
         prediction: model.predict(candidate, { images, slowdown, uplink }),
-        measured: model.measured(id, images, slowdown),
+        measured,
       };
     });
     return { images, slowdown, uplink, rows };

@@ -132,46 +132,57 @@ export interface MeasuredLatency {
   requests: number;
 }
 
-interface Sample {
-  value: number;
-  at: number;
-}
+const NO_VALUES: readonly number[] = [];
 
 /** Recent samples per key: the newest `capacity` of each. */
 class SampleStore {
-  private readonly byKey = new Map<string, Sample[]>();
+  private readonly values_ = new Map<string, number[]>();
+  private readonly newest = new Map<string, number>();
+  /** Keys by the family before their "@" (e.g. "server:tail-c4"), for the fallbacks' searches. */
+  private readonly families = new Map<string, string[]>();
 
   constructor(private readonly capacity: number) {}
 
   add(key: string, value: number, at: number): void {
     if (!Number.isFinite(value)) return;
-    let list = this.byKey.get(key);
-    if (!list) this.byKey.set(key, (list = []));
-    list.push({ value, at });
+    let list = this.values_.get(key);
+    if (!list) {
+      this.values_.set(key, (list = []));
+      const family = key.split('@')[0]!;
+      this.families.set(family, [...(this.families.get(family) ?? []), key]);
+    }
+    list.push(value);
     if (list.length > this.capacity) list.splice(0, list.length - this.capacity);
+    this.newest.set(key, at);
   }
 
-  values(key: string): number[] {
-    return (this.byKey.get(key) ?? []).map((sample) => sample.value);
+  /** The samples as stored (not a copy): callers only read them. */
+  values(key: string): readonly number[] {
+    return this.values_.get(key) ?? NO_VALUES;
   }
 
   newestAt(key: string): number | null {
-    const list = this.byKey.get(key);
-    return list && list.length > 0 ? list[list.length - 1]!.at : null;
+    return this.newest.get(key) ?? null;
   }
 
-  keysWithPrefix(prefix: string): string[] {
-    return [...this.byKey.keys()].filter((key) => key.startsWith(prefix) && this.byKey.get(key)!.length > 0);
+  /** Keys of a family ("device:full", "server:tail-c4"), or of every family starting with `familyPrefix`. */
+  keysOf(family: string, prefixOfFamilies = false): string[] {
+    if (!prefixOfFamilies) return this.families.get(family) ?? [];
+    return [...this.families.entries()]
+      .filter(([name]) => name.startsWith(family))
+      .flatMap(([, keys]) => keys);
   }
 
   clear(): void {
-    this.byKey.clear();
+    this.values_.clear();
+    this.newest.clear();
+    this.families.clear();
   }
 }
 
 /** A draw from a set of values: the values as they are, or scaled. */
 interface Draws {
-  values: number[];
+  values: readonly number[];
   scale: number;
 }
 
@@ -210,6 +221,15 @@ function encodeKindOf(mode: InferenceRecord['mode'], config: string): string | n
   if (mode === 'offload') return config;
   if (mode === 'split') return 'codes';
   return null;
+}
+
+/** Linear-interpolated quantile of values sorted ascending (as src/core/stats.ts quantile). */
+function sortedQuantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = q * (sorted.length - 1);
+  const lower = Math.floor(position);
+  const upper = Math.ceil(position);
+  return sorted[lower]! * (1 - (position - lower)) + sorted[upper]! * (position - lower);
 }
 
 /** floor(n/1500)+1: the quanta DevTools' throttle charges one WebSocket message of n bytes. */
@@ -386,14 +406,20 @@ export class CostModel {
     const localOverhead = this.optionalDraws('overhead:local', 'device overhead', assumptions);
     const networkOverhead = this.optionalDraws('overhead:network', 'hand-over overhead', assumptions);
     const downlink = this.optionalDraws('downlink', 'downlink', assumptions);
-    // Per possible number of images sent (k - exited): wire bytes, phase and server draws.
+    // Per number of images sent (k minus those that exit): wire bytes and server time. All k is
+    // priced now, to know what is missing; smaller counts (they have the same fallbacks) when drawn.
     const bySent = new Map<number, { wire: Draws; server: Draws } | null>();
-    const sentCounts = exitShare > 0 ? Array.from({ length: k }, (_, i) => i + 1) : [k];
-    for (const sent of sentCounts) {
-      const wire = this.wireDraws(candidate, id, sent, mode, missing, assumptions, sent === k);
-      const server = this.serverDraws(serverModel, sent, missing, assumptions, sent === k);
-      bySent.set(sent, wire && server ? { wire, server } : null);
-    }
+    const partsFor = (sent: number, report: boolean) => {
+      let parts = bySent.get(sent);
+      if (parts === undefined) {
+        const wire = this.wireDraws(candidate, id, sent, mode, report ? missing : [], assumptions, report);
+        const server = this.serverDraws(serverModel, sent, report ? missing : [], assumptions, report);
+        parts = wire && server ? { wire, server } : null;
+        bySent.set(sent, parts);
+      }
+      return parts;
+    };
+    partsFor(k, true);
     const phases = this.samples.values(`phase:${id}@${k}`);
     const ownPhase = phases.length >= this.phaseSamples;
     if (!ownPhase) assumptions.push('quantum phase uniform in [0, 1) (too few replies of this candidate)');
@@ -419,7 +445,7 @@ export class CostModel {
               overheadMs: draw(localOverhead, random),
               wireBytes: 0,
             };
-          const parts = bySent.get(sent)!;
+          const parts = partsFor(sent, false)!;
           const wireBytes = Math.round(draw(parts.wire, random));
           const phase = ownPhase ? phases[Math.floor(random() * phases.length)]! : random();
           const bandwidthFactor = Math.max(0.2, 1 + relativeUncertainty * normal(random));
@@ -448,34 +474,40 @@ export class CostModel {
     assumptions: string[],
   ): Prediction {
     const sampler = makeSampler();
-    const totals: number[] = [];
-    const columns: Record<keyof PhaseMedians | 'wireBytes', number[]> = {
-      deviceMs: [],
-      encodeMs: [],
-      uplinkMs: [],
-      serverMs: [],
-      downlinkMs: [],
-      overheadMs: [],
-      wireBytes: [],
-    };
+    const keys = [
+      'deviceMs',
+      'encodeMs',
+      'uplinkMs',
+      'serverMs',
+      'downlinkMs',
+      'overheadMs',
+      'wireBytes',
+    ] as const;
+    // Typed columns sort numerically without a comparator: ~150 candidates a second stay cheap.
+    const totals = new Float64Array(this.draws);
+    const columns = Object.fromEntries(keys.map((key) => [key, new Float64Array(this.draws)])) as Record<
+      (typeof keys)[number],
+      Float64Array
+    >;
     for (let i = 0; i < this.draws; i++) {
       const sample = sampler();
-      totals.push(
+      totals[i] =
         sample.deviceMs +
-          sample.encodeMs +
-          sample.uplinkMs +
-          sample.serverMs +
-          sample.downlinkMs +
-          sample.overheadMs,
-      );
-      for (const key of Object.keys(columns) as (keyof typeof columns)[]) columns[key].push(sample[key]);
+        sample.encodeMs +
+        sample.uplinkMs +
+        sample.serverMs +
+        sample.downlinkMs +
+        sample.overheadMs;
+      for (const key of keys) columns[key][i] = sample[key];
     }
-    const med = (key: keyof typeof columns) => quantile(columns[key], 0.5);
+    totals.sort();
+    for (const key of keys) columns[key].sort();
+    const med = (key: (typeof keys)[number]) => sortedQuantile(columns[key], 0.5);
     return {
       ok: true,
       candidate: id,
-      medianMs: quantile(totals, 0.5),
-      p90Ms: quantile(totals, 0.9),
+      medianMs: sortedQuantile(totals, 0.5),
+      p90Ms: sortedQuantile(totals, 0.9),
       phases: {
         deviceMs: med('deviceMs'),
         encodeMs: med('encodeMs'),
@@ -514,7 +546,7 @@ export class CostModel {
   ): Draws | null {
     const exact = this.samples.values(`device:${model}@${batch}@${slowdown}`);
     if (exact.length > 0) return { values: exact, scale: 1 };
-    const keys = this.samples.keysWithPrefix(`device:${model}@`).map((key) => {
+    const keys = this.samples.keysOf(`device:${model}`).map((key) => {
       const [batchText, slowdownText] = key.slice(`device:${model}@`.length).split('@');
       return { key, batch: Number(batchText), slowdown: Number(slowdownText) };
     });
@@ -600,7 +632,7 @@ export class CostModel {
     const exact = this.samples.values(`server:${serverModel}@${sent}`);
     if (exact.length > 0) return { values: exact, scale: 1 };
     const others = this.samples
-      .keysWithPrefix(`server:${serverModel}@`)
+      .keysOf(`server:${serverModel}`)
       .map((key) => ({ key, batch: Number(key.slice(`server:${serverModel}@`.length)) }))
       .sort((a, b) => Math.abs(Math.log(a.batch / sent)) - Math.abs(Math.log(b.batch / sent)));
     const nearest = others[0];
@@ -611,8 +643,9 @@ export class CostModel {
       return { values: this.samples.values(nearest.key), scale: 1 };
     }
     // Another server model of the same kind (another level's tail) is the next best measurement.
-    const kind = serverModel.startsWith('tail-') ? 'server:tail-' : `server:${serverModel}`;
-    const sibling = this.samples.keysWithPrefix(kind)[0];
+    const sibling = serverModel.startsWith('tail-')
+      ? this.samples.keysOf('server:tail-', true)[0]
+      : undefined;
     if (sibling) {
       if (report)
         assumptions.push(

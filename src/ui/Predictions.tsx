@@ -21,29 +21,30 @@ export function Predictions() {
   const [view, setView] = useState<PredictionsView | null>(null);
   const [showAll, setShowAll] = useState(false);
 
-  useEffect(() => {
-    if (phase !== 'ready') return;
-    const update = () => setView(engine.predictions());
-    update();
-    const timer = setInterval(update, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [engine, phase]);
-
   const current = new Set([
     'full',
     offloadConfigName(settings.format, settings.webpQuality),
     splitCandidateId(settings.levelId, settings.bits, settings.exitThreshold),
   ]);
-  // By default: on-device, offload, and the split candidates of the chosen level and bit-width.
-  const rows =
-    view?.rows.filter(
-      (row) =>
-        showAll ||
-        row.measured !== null ||
-        current.has(row.candidate) ||
-        !row.candidate.includes('-b') ||
-        row.candidate.startsWith(`${settings.levelId}-b${settings.bits}`),
-    ) ?? [];
+  // By default on-device, offload, the chosen level and bit-width with each exit, and whatever ran:
+  // pricing all ~150 candidates every second is work for the page's main thread.
+  const chosenSplit = `${settings.levelId}-b${settings.bits}`;
+  const includeKey = showAll ? 'all' : chosenSplit;
+
+  useEffect(() => {
+    if (phase !== 'ready') return;
+    const include = (candidate: string) =>
+      includeKey === 'all' ||
+      !candidate.includes('-b') ||
+      candidate === includeKey ||
+      candidate.startsWith(`${includeKey}-x`);
+    const update = () => setView(engine.predictions(include));
+    update();
+    const timer = setInterval(update, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [engine, phase, includeKey]);
+
+  const rows = view?.rows ?? [];
   const uplink = view?.uplink;
 
   return (
