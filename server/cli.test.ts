@@ -56,6 +56,25 @@ describe('server/index.ts', () => {
     expect(await server.exited).toBe(0);
   });
 
+  it('--help documents the origin allow-list, WebSocket only and graceful shutdown; a bad --allow-origin exits 1', async () => {
+    const help = run(['--help']);
+    expect(await help.exited).toBe(0);
+    expect(help.output()).toMatch(/--allow-origin ORIGIN/);
+    expect(help.output()).toMatch(/WebSocket only: long-polling is switched off/);
+    expect(help.output()).toMatch(/SIGTERM or SIGINT shut down gracefully/);
+    const bad = run([
+      '--port',
+      '0',
+      '--no-static',
+      '--public-models',
+      '/nonexistent',
+      '--allow-origin',
+      'evil',
+    ]);
+    expect(await bad.exited).toBe(1);
+    expect(bad.output()).toMatch(/--allow-origin must be an origin such as http:\/\/host:port, got "evil"/);
+  });
+
   it('exits 1 with a clear message when --require-models finds no bundle', async () => {
     const server = run(['--port', '0', '--no-static', '--require-models', '--public-models', '/nonexistent']);
     expect(await server.exited).toBe(1);
