@@ -166,8 +166,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): App {
     // WebSocket only: over long-polling a POST past the limit is answered 413 and dropped while the
     // session lives on, a request lost without a reply. TailClient uses WebSocket only anyway.
     transports: ['websocket'],
-    // Compression would let a small frame inflate past maxHttpBufferSize's intent, and the
-    // payloads are already dense.
+    // engine.io's default, stated: inflating costs CPU per message and the payloads are dense.
     perMessageDeflate: false,
     allowRequest: (req, callback) => origins.allowRequest(req, callback),
     serveClient: false,
