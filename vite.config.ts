@@ -60,9 +60,21 @@ export default defineConfig({
   server: {
     headers: isolationHeaders,
     proxy: {
-      // The tail server admits WebSocket upgrades from its own origins only: present the proxied
-      // upgrade as coming from the server's own origin, not from Vite's port.
-      '/socket.io': { target: `http://localhost:${devServerPort}`, ws: true, rewriteWsOrigin: true },
+      '/socket.io': {
+        target: `http://localhost:${devServerPort}`,
+        ws: true,
+        // The tail server admits WebSocket upgrades from its own origins only. Vite's own page
+        // (loopback, Vite's port) is presented as the server's origin; any other page's upgrade
+        // keeps its Origin and is refused, so the dev proxy is not an open door to the server.
+        configure: (proxy) =>
+          proxy.on('proxyReqWs', (proxyReq, req) => {
+            const origin = req.headers.origin;
+            const own = new RegExp(
+              `^https?://(localhost|127\\.0\\.0\\.1|\\[::1\\]):${req.socket.localPort}$`,
+            );
+            if (origin && own.test(origin)) proxyReq.setHeader('origin', `http://localhost:${devServerPort}`);
+          }),
+      },
       '/healthz': `http://localhost:${devServerPort}`,
       '/metrics': `http://localhost:${devServerPort}`,
     },
