@@ -52,7 +52,7 @@ export class SplitScopePage extends DriverPage {
 
   /** Whether the element lies wholly inside the viewport as the page is scrolled now. */
   async inViewport(testId: string): Promise<boolean> {
-    const box = await this.testId(testId).boundingBox();
+    const box = await this.testId(testId).boundingBox({ timeout: 5000 });
     const viewport = this.page.viewportSize()!;
     return (
       box !== null &&

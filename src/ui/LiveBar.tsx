@@ -40,25 +40,26 @@ const LiveFigures = memo(function LiveFigures({
       data-testid="live"
       data-snapshot-version={live.version}
     >
-      <ul>
+      <ul className="live-grid">
+        <li className="live-head" aria-hidden="true">
+          <span />
+          <span>median</span>
+          <span>accuracy</span>
+          <span>wire/img</span>
+          <span>failed</span>
+        </li>
         {shownModes(live, runMode).map((mode) => {
           const totals = live.perMode[mode];
           return (
             <li key={mode} data-testid={`live.${mode}`}>
-              <span className="swatch" style={{ background: MODE_COLORS[mode] }} />
-              <span className="live-mode">{MODE_LABELS[mode]}</span>
-              <span>
-                <b data-testid={`live.${mode}.median`}>{formatMs(totals.medianTotalMs)}</b> median
+              <span className="live-mode">
+                <span className="swatch" style={{ background: MODE_COLORS[mode] }} />
+                {MODE_LABELS[mode]}
               </span>
-              <span>
-                <b data-testid={`live.${mode}.accuracy`}>{formatPercent(totals.accuracy, 2)}</b>
-              </span>
-              <span>
-                <b data-testid={`live.${mode}.bytes`}>{formatBytes(totals.wireBytesPerImage)}</b>/img
-              </span>
-              <span>
-                <b data-testid={`live.${mode}.failed`}>{totals.failed}</b> failed
-              </span>
+              <b data-testid={`live.${mode}.median`}>{formatMs(totals.medianTotalMs)}</b>
+              <b data-testid={`live.${mode}.accuracy`}>{formatPercent(totals.accuracy, 2)}</b>
+              <b data-testid={`live.${mode}.bytes`}>{formatBytes(totals.wireBytesPerImage)}</b>
+              <b data-testid={`live.${mode}.failed`}>{totals.failed}</b>
             </li>
           );
         })}

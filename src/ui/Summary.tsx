@@ -69,6 +69,59 @@ const CELL_TEST_IDS: Partial<Record<number, string>> = {
   7: 'failed',
 };
 
+const CELL_SEPARATOR = '\u0000';
+
+/**
+ * One row, redrawn only when one of its strings changes: in a stream of one mode, the other
+ * modes' rows and the earlier rows stay as they are.
+ */
+const SummaryRow = memo(function SummaryRow(props: {
+  mode: Mode;
+  current: boolean;
+  condition: string;
+  backend: string;
+  slowdown: number | null;
+  config: string;
+  imagesPerRequest: number | null;
+  /** The cells' texts, joined by CELL_SEPARATOR (a string, so that memo can compare it). */
+  cells: string;
+}) {
+  const { mode, current, condition } = props;
+  return (
+    <tr
+      data-testid={current ? `summary.${mode}` : 'summary.previous'}
+      className={current ? undefined : 'previous'}
+      data-mode={mode}
+      data-backend={props.backend}
+      data-slowdown={props.slowdown ?? ''}
+      data-config={props.config}
+      data-images-per-request={props.imagesPerRequest ?? ''}
+    >
+      <th scope="row" data-label={SUMMARY_COLUMNS[0]}>
+        <span className="swatch" style={{ background: MODE_COLORS[mode] }} />
+        {MODE_LABELS[mode]}
+        {condition && (
+          <span className="condition" data-testid={current ? `summary.${mode}.condition` : undefined}>
+            {' '}
+            {condition}
+          </span>
+        )}
+      </th>
+      {props.cells.split(CELL_SEPARATOR).map((cell, index) => (
+        <td
+          key={SUMMARY_COLUMNS[index + 1]}
+          data-label={SUMMARY_COLUMNS[index + 1]}
+          data-testid={
+            current && CELL_TEST_IDS[index] ? `summary.${mode}.${CELL_TEST_IDS[index]}` : undefined
+          }
+        >
+          {cell}
+        </td>
+      ))}
+    </tr>
+  );
+});
+
 const SummaryTable = memo(function SummaryTable({
   live,
   attach,
@@ -95,49 +148,19 @@ const SummaryTable = memo(function SummaryTable({
             </tr>
           </thead>
           <tbody>
-            {summaryRows(live).map(({ mode, row, current }) => {
-              const condition = row ? rowConditionLabel(row, live.rows) : '';
-              const testId = current ? `summary.${mode}` : 'summary.previous';
-              return (
-                <tr
-                  key={row?.key ?? mode}
-                  data-testid={testId}
-                  className={current ? undefined : 'previous'}
-                  data-mode={mode}
-                  data-backend={row?.backend ?? ''}
-                  data-slowdown={row?.slowdown ?? ''}
-                  data-config={row?.config ?? ''}
-                  data-images-per-request={row?.imagesPerRequest ?? ''}
-                >
-                  <th scope="row" data-label={SUMMARY_COLUMNS[0]}>
-                    <span className="swatch" style={{ background: MODE_COLORS[mode] }} />
-                    {MODE_LABELS[mode]}
-                    {condition && (
-                      <span
-                        className="condition"
-                        data-testid={current ? `summary.${mode}.condition` : undefined}
-                      >
-                        {' '}
-                        {condition}
-                      </span>
-                    )}
-                  </th>
-                  {summaryCells(row).map((cell, index) => (
-                    <td
-                      key={SUMMARY_COLUMNS[index + 1]}
-                      data-label={SUMMARY_COLUMNS[index + 1]}
-                      data-testid={
-                        current && CELL_TEST_IDS[index]
-                          ? `summary.${mode}.${CELL_TEST_IDS[index]}`
-                          : undefined
-                      }
-                    >
-                      {cell}
-                    </td>
-                  ))}
-                </tr>
-              );
-            })}
+            {summaryRows(live).map(({ mode, row, current }) => (
+              <SummaryRow
+                key={row?.key ?? mode}
+                mode={mode}
+                current={current}
+                condition={row ? rowConditionLabel(row, live.rows) : ''}
+                backend={row?.backend ?? ''}
+                slowdown={row?.slowdown ?? null}
+                config={row?.config ?? ''}
+                imagesPerRequest={row?.imagesPerRequest ?? null}
+                cells={summaryCells(row).join(CELL_SEPARATOR)}
+              />
+            ))}
           </tbody>
         </table>
       </div>
