@@ -210,6 +210,37 @@ describe('CostModel', () => {
     expect(prediction.assumptions.some((text) => text.startsWith('quantum phase uniform'))).toBe(false);
   });
 
+  it('ignores phases measured against a quantum the estimate has since left', () => {
+    const model = new CostModel(manifest, { phaseSamples: 8 });
+    model.addDeviceRun('head-c4', 16, 1, 5, 0);
+    const fast = quantumMs(2_000_000);
+    // Read against a 2 Mbit/s estimate, each message's phase was 0.9 of a quantum.
+    for (let i = 0; i < 8; i++)
+      model.observeRecord(
+        networkRecord({
+          mode: 'split',
+          config: 'c4-b2',
+          images: 16,
+          wireBytes: 804,
+          payloadBytes: 784,
+          uplinkMs: 0.9 * fast,
+          serverMs: 3,
+        }),
+        2_000_000,
+      );
+    const atFast = ok(model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: 2_000_000 } }));
+    expect(atFast.phases.uplinkMs).toBeCloseTo(0.9 * fast, 6);
+    // Near that estimate (5% off) the same phases still apply.
+    const near = ok(model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: 1_900_000 } }));
+    expect(near.phases.uplinkMs).toBeCloseTo(0.9 * quantumMs(1_900_000), 6);
+    // At 64 kbit/s they say nothing: the phase is taken as uniform again, median half a quantum.
+    const slow = quantumMs(64_000);
+    const atSlow = ok(model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: 64_000 } }));
+    expect(atSlow.phases.uplinkMs).toBeGreaterThan(0.45 * slow);
+    expect(atSlow.phases.uplinkMs).toBeLessThan(0.55 * slow);
+    expect(atSlow.assumptions.some((text) => text.startsWith('quantum phase uniform'))).toBe(true);
+  });
+
   it('with an exit, sends only the images that stay, and nothing when all exit', () => {
     const model = new CostModel(manifest);
     model.addDeviceRun('head-c4', 16, 1, 5, 0);

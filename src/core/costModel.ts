@@ -23,6 +23,7 @@
 import type { ModelManifest } from './manifest';
 import { payloadBytesPerImage } from './manifest';
 import type { InferenceRecord } from './record';
+import type { BandwidthEstimate } from './uplinkEstimator';
 import { mulberry32 } from './sampling';
 import { quantile, THROTTLE_QUANTUM_BYTES } from './stats';
 
@@ -85,6 +86,17 @@ export interface UplinkInput {
   relativeUncertainty?: number;
 }
 
+/** What the cost model is told of the uplink: the estimate, or its lower bound when only that is known. */
+export function uplinkInputOf(
+  estimate: Pick<BandwidthEstimate, 'uplinkBps' | 'uplinkLowBps' | 'uplinkRelativeUncertainty'>,
+): UplinkInput {
+  const bps = estimate.uplinkBps ?? estimate.uplinkLowBps;
+  if (bps === null) return { bps: null };
+  return estimate.uplinkRelativeUncertainty === null
+    ? { bps }
+    : { bps, relativeUncertainty: estimate.uplinkRelativeUncertainty };
+}
+
 export interface PredictionContext {
   /** Images in the next request. */
   images: number;
@@ -133,6 +145,11 @@ export interface MeasuredLatency {
 }
 
 const NO_VALUES: readonly number[] = [];
+
+/** Quanta within about 10% of each other share a bucket (log base 1.1). */
+function quantumBucket(quantumMs: number): number {
+  return Math.round(Math.log(quantumMs) / Math.log(1.1));
+}
 
 /** Recent samples per key: the newest `capacity` of each. */
 class SampleStore {
@@ -304,13 +321,28 @@ export class CostModel {
         // Where in its first quantum the message started, in quanta: what the phase lock decides.
         const q = quantumMs(uplinkBps);
         const phase = (p.uplinkMs - (quantaOf(record.wireBytes) - 1) * q) / q;
-        this.samples.add(`phase:${record.config}@${k}`, Math.min(Math.max(phase, 0), 1.5), at);
+        // Filed under the quantum it was measured against: a phase read against an estimate the
+        // link has since left is no evidence about the link now (a 2 Mbit/s phase read at a
+        // 64 kbit/s estimate clamps at 1.5 and would price every message half a quantum high).
+        this.samples.add(
+          `phase:${record.config}@${k}@${quantumBucket(q)}`,
+          Math.min(Math.max(phase, 0), 1.5),
+          at,
+        );
       }
     }
   }
 
   clear(): void {
     this.samples.clear();
+  }
+
+  /** This candidate's phases measured against a quantum within a bucket of `q` (about ±15%). */
+  private phasesNear(id: string, k: number, q: number): readonly number[] {
+    const bucket = quantumBucket(q);
+    const near: number[] = [];
+    for (let b = bucket - 1; b <= bucket + 1; b++) near.push(...this.samples.values(`phase:${id}@${k}@${b}`));
+    return near;
   }
 
   // -----------------------------------------------------------------------------------------
@@ -420,12 +452,15 @@ export class CostModel {
       return parts;
     };
     partsFor(k, true);
-    const phases = this.samples.values(`phase:${id}@${k}`);
-    const ownPhase = phases.length >= this.phaseSamples;
-    if (!ownPhase) assumptions.push('quantum phase uniform in [0, 1) (too few replies of this candidate)');
     if (missing.length > 0) return { ok: false, candidate: id, missing: [...new Set(missing)] };
 
     const q = quantumMs(bps!);
+    const phases = this.phasesNear(id, k, q);
+    const ownPhase = phases.length >= this.phaseSamples;
+    if (!ownPhase)
+      assumptions.push(
+        'quantum phase uniform in [0, 1) (too few replies of this candidate at this bandwidth)',
+      );
     return this.simulate(
       id,
       () => {

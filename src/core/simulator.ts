@@ -21,18 +21,13 @@ import {
   type Candidate,
   type CostManifest,
   type PredictionResult,
-  type UplinkInput,
+  uplinkInputOf,
 } from './costModel';
 import type { Decision, Policy } from './policy';
 import { computePhases, type ImageOutcome, type InferenceRecord, type Mode } from './record';
 import { mulberry32 } from './sampling';
 import { median, quantile } from './stats';
-import {
-  UplinkEstimator,
-  idleProbeQuanta,
-  probePayloadBytes,
-  type BandwidthEstimate,
-} from './uplinkEstimator';
+import { UplinkEstimator, idleProbeQuanta, probePayloadBytes } from './uplinkEstimator';
 
 /**
  * The engine's idle probes (src/app/engine.ts): after this long without traffic a probe of a few
@@ -99,15 +94,6 @@ export interface SimulatedRequest {
 export interface SimulationResult {
   policy: string;
   requests: SimulatedRequest[];
-}
-
-/** What the cost model is told of the uplink: the estimate, or its lower bound when only that is known. */
-export function uplinkInputOf(estimate: BandwidthEstimate): UplinkInput {
-  const bps = estimate.uplinkBps ?? estimate.uplinkLowBps;
-  if (bps === null) return { bps: null };
-  return estimate.uplinkRelativeUncertainty === null
-    ? { bps }
-    : { bps, relativeUncertainty: estimate.uplinkRelativeUncertainty };
 }
 
 function modeOf(candidate: Candidate): Mode {
