@@ -36,6 +36,7 @@ import {
   type Verdict,
 } from '../server/testing/fuzzFrames';
 import { REPO_ROOT, connectRaw, findBundle } from '../server/testing/helpers';
+import { SERVER_NODE_FLAGS } from '../server/nodeFlags';
 import { RawSession, pngOfSize, replyCode, spawnServer } from '../server/testing/hostile';
 
 const MB = 1024 * 1024;
@@ -316,7 +317,7 @@ function renderMarkdown(report: Report): string {
     '# Hostile-client soak of the tail server (issue #12)',
     '',
     `\`${report.command}\` on ${report.date.slice(0, 10)}, ${report.machine}; ${report.seconds.toFixed(0)} s.`,
-    'The server is server/index.ts as a child process with the shipped bundle; frames go one at a time over raw',
+    `The server is server/index.ts as a child process with the shipped bundle, started as npm start starts it (\`node ${SERVER_NODE_FLAGS.join(' ')}\`, see server/nodeFlags.ts); frames go one at a time over raw`,
     'engine.io WebSocket sessions (a new session after each close); each is followed by an `info` sentinel.',
     '',
     `**${report.verdict.passed ? 'PASSED' : 'FAILED'}**: ${report.verdict.crashes} crashes, ${report.verdict.silentReplies} silent or double replies, ` +

@@ -26,6 +26,7 @@ import { createLogger, setLogLevel } from '../src/core/log';
 import { encodeSplitRequest } from '../src/core/protocol';
 import { TailClient } from '../src/core/tailClient';
 import { percentile } from '../server/metrics';
+import { SERVER_NODE_FLAGS } from '../server/nodeFlags';
 import { REPO_ROOT, findBundle } from '../server/testing/helpers';
 
 const log = createLogger('bench:server');
@@ -77,6 +78,7 @@ async function startServerProcess(
   const args = [
     // `node --import tsx` rather than the tsx CLI, which would put a wrapper process in between
     // and hide the server's CPU time from /proc.
+    ...SERVER_NODE_FLAGS,
     '--import',
     'tsx',
     path.join(REPO_ROOT, 'server/index.ts'),

@@ -2,6 +2,7 @@
  * Starts the real tail server (server/index.ts, serving the built dist/) as a child process, for
  * specs that must stop and restart it and for the end-to-end benchmark.
  */
+import { SERVER_NODE_FLAGS } from '../server/nodeFlags';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -28,6 +29,7 @@ export async function startTailServer(
   const child = spawn(
     process.execPath,
     [
+      ...SERVER_NODE_FLAGS,
       '--import',
       'tsx',
       'server/index.ts',

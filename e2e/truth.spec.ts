@@ -6,6 +6,8 @@
  * the charts drawn from the same snapshot.
  */
 import type { Page } from '@playwright/test';
+import { throughputSeries } from '../src/app/liveFeed';
+import type { LivePoint } from '../src/app/liveSnapshot';
 import { RunDriver, SplitScopePage, expect, keepScreenshot, test } from './fixtures';
 
 test.use({ viewport: { width: 1280, height: 800 } });
@@ -28,8 +30,7 @@ function xTickLabels(page: Page, chartId: string): Promise<string[]> {
     );
 }
 
-// fixme: the throughput-dot count inside the 2.1 s WASM stream depends on machine speed (2 of 3 in one CI run); make it count per stream, not per wall time.
-test.fixme('a WebGPU run then a WASM run: two rows, Start continues where the field says, charts true at a glance', async ({
+test('a WebGPU run then a WASM run: two rows, Start continues where the field says, charts true at a glance', async ({
   page,
 }, testInfo) => {
   test.setTimeout(480_000);
@@ -120,19 +121,41 @@ test.fixme('a WebGPU run then a WASM run: two rows, Start continues where the fi
   const wasmFrom = Math.min(...wasm!.map((record) => record.startedAt));
   const sessionStart = Math.min(...records.map((record) => record.startedAt));
   const wasmStart = (wasmFrom - sessionStart) / 1000;
-  const dotsInWasmStream = await throughput.evaluate((card, from) => {
-    // Seconds to pixels from two of the x axis's ticks.
-    const ticks = [...card.querySelectorAll('.recharts-xAxis text')].map((text) => ({
-      x: Number(text.getAttribute('x')),
-      seconds: Number.parseFloat(text.textContent ?? ''),
-    }));
-    const [a, b] = [ticks[0]!, ticks[ticks.length - 1]!];
-    const pixel = a.x + ((from - a.seconds) * (b.x - a.x)) / (b.seconds - a.seconds);
-    return [...card.querySelectorAll('.recharts-line-dot')].filter(
-      (dot) => Number(dot.getAttribute('cx')) >= pixel - 1,
-    ).length;
-  }, wasmStart);
-  expect(dotsInWasmStream, 'throughput samples drawn inside the WASM stream').toBeGreaterThanOrEqual(3);
+  const dotsInWasmStream = () =>
+    throughput.evaluate((card, from) => {
+      // Seconds to pixels from two of the x axis's ticks.
+      const ticks = [...card.querySelectorAll('.recharts-xAxis text')].map((text) => ({
+        x: Number(text.getAttribute('x')),
+        seconds: Number.parseFloat(text.textContent ?? ''),
+      }));
+      const [a, b] = [ticks[0]!, ticks[ticks.length - 1]!];
+      const pixel = a.x + ((from - a.seconds) * (b.x - a.x)) / (b.seconds - a.seconds);
+      return [...card.querySelectorAll('.recharts-line-dot')].filter(
+        (dot) => Number(dot.getAttribute('cx')) >= pixel - 1,
+      ).length;
+    }, wasmStart);
+  // How many samples the stream gets depends on how long it ran on this machine; what must hold
+  // is that every sample of the WASM stream is drawn (a sample with nothing answered yet is a gap,
+  // not a dot), and that there are enough to draw a line.
+  const points = records.map((record) => ({
+    t: (record.startedAt - sessionStart) / 1000,
+    totalMs: record.phases.totalMs,
+    ok: record.ok,
+    mode: record.mode,
+    images: record.images.length,
+  })) as LivePoint[];
+  const samplesInWasmStream = throughputSeries(points).filter(
+    (sample) => sample.t > wasmStart && sample.split > 0,
+  ).length;
+  expect(samplesInWasmStream, 'throughput samples of the WASM stream').toBeGreaterThanOrEqual(2);
+  // Polled: the chart redraws on the frame after it scrolls into view.
+  await expect
+    .poll(dotsInWasmStream, { message: 'throughput samples drawn inside the WASM stream', timeout: 10_000 })
+    .toBe(samplesInWasmStream);
+  testInfo.annotations.push({
+    type: 'throughput samples',
+    description: `${samplesInWasmStream} in the WASM stream, all drawn`,
+  });
   testInfo.annotations.push({ type: 'wasm stream starts at', description: `${wasmStart.toFixed(2)} s` });
 
   // Time ticks: at least two, all different, none blank.

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, parseLogLevel, setLogLevel } from '../src/core/log';
 import { createApp, DEFAULT_SHUTDOWN_GRACE_MS } from './app';
 import { BundleError, bundleExists, loadBundle, type LoadedBundle } from './bundle';
+import { SERVER_NODE_FLAGS, startedWithServerFlags } from './nodeFlags';
 import { normalizeOrigin } from './origins';
 import { configDir, loadOrCreateCertificate } from './tls';
 import { lanIPv4Addresses, qrCode, serverUrls } from './urls';
@@ -170,6 +171,10 @@ async function main(): Promise<void> {
     lines.push('  note: WebGPU on a phone needs a secure context; add --https for LAN use');
   if (tls) lines.push(`  certificate: ${tls.certFile} (accept it once on each device)`);
   log.info(lines.join('\n'));
+  if (!startedWithServerFlags())
+    log.warn(
+      `started without ${SERVER_NODE_FLAGS.join(' ')} (npm start and npm run serve pass it): under connection churn RSS may settle about 13 MB higher (server/nodeFlags.ts)`,
+    );
   if (urls.lan[0]) log.info(`scan to open ${urls.lan[0]}\n${await qrCode(urls.lan[0])}`);
 
   let stopping = false;

@@ -11,6 +11,7 @@ import { crc32 } from 'node:zlib';
 import { Decoder, ExtensionCodec, encode } from '@msgpack/msgpack';
 import sharp from 'sharp';
 import WebSocket from 'ws';
+import { SERVER_NODE_FLAGS } from '../nodeFlags';
 import { REPO_ROOT } from './helpers';
 
 export interface ChildServer {
@@ -32,6 +33,7 @@ export async function spawnServer(extraArgs: string[] = [], timeoutMs = 60_000):
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...SERVER_NODE_FLAGS,
       '--import',
       'tsx',
       path.join(REPO_ROOT, 'server/index.ts'),
