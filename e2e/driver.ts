@@ -81,7 +81,7 @@ export class SplitScopePage {
   }
 }
 
-export type RunModeId = 'on-device' | 'offload' | 'split' | 'compare';
+export type RunModeId = 'on-device' | 'offload' | 'split' | 'compare' | 'auto';
 
 export interface RunOptions {
   mode: RunModeId;
@@ -98,6 +98,8 @@ export interface RunOptions {
   slowdown?: number;
   /** Split mode's early-exit threshold (default off). */
   exitThreshold?: number | null;
+  /** Auto mode's latency target per request, ms (default: the page's, 250). */
+  sloMs?: number;
 }
 
 export class RunDriver {
@@ -108,6 +110,8 @@ export class RunDriver {
     const app = this.app;
     await app.testId(`controls.mode.${options.mode}`).click();
     await app.testId('controls.reset').click();
+    if (options.mode === 'auto' && options.sloMs !== undefined)
+      await app.testId('controls.slo').fill(String(options.sloMs));
     if (options.levelId) await app.testId('controls.level').selectOption(options.levelId);
     if (options.bits) await app.testId('controls.bits').fill(String(options.bits));
     if (options.format) await app.testId('controls.format').selectOption(options.format);

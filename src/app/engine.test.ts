@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ModelManifest } from '../core/manifest';
+import type { BandwidthEstimate } from '../core/uplinkEstimator';
 import { decodeInferRequest, type InferResult, type Response } from '../core/protocol';
 import type { ModelSession } from '../backend/ort';
 import type { DeviceBundle } from './bundle';
@@ -30,6 +31,33 @@ const manifest = {
     },
   ],
 } as unknown as ModelManifest;
+
+/** The manifest with the accuracies a policy reads: c4 at 2 bits beats the full model here. */
+const autoManifest = {
+  ...manifest,
+  full: { output: 'logits', accuracy: { correct: 900, total: 1000, accuracy: 0.9 } },
+  levels: [
+    {
+      ...manifest.levels[0]!,
+      bits: [
+        { bits: 2, accuracy: 0.95, payloadBytes: 49 },
+        { bits: 4, accuracy: 0.85, payloadBytes: 98 },
+      ],
+    },
+  ],
+} as unknown as ModelManifest;
+
+/** An uplink estimate of `bps`, as the estimator would state a settled one. */
+const estimateOf = (bps: number): BandwidthEstimate => ({
+  uplinkBps: bps,
+  uplinkLowBps: bps * 0.95,
+  uplinkHighBps: bps * 1.05,
+  uplinkRelativeUncertainty: 0.05,
+  quantumMs: (1500 * 8 * 1000) / bps,
+  method: 'quantum-clock',
+  rttMs: 1,
+  samples: 10,
+});
 
 /** Every run a fake session was asked for: its batch and how many times it was to repeat. */
 const runsOf = new Map<string, { batch: number; repeats: number }[]>();
@@ -359,5 +387,112 @@ describe('Engine', () => {
     const row = view.rows.find((entry) => entry.candidate === 'full')!;
     expect(row.prediction.ok).toBe(true);
     expect(row.measured?.requests).toBe(1);
+  });
+
+  describe('auto mode', () => {
+    beforeEach(() => engine.useLoaded({ ...bundle(), manifest: autoManifest }, testSet(1000)));
+
+    it('decides every request by the policy over every candidate and puts the decision on the record', async () => {
+      // No uplink estimate (the fake link measures none): only the device can be priced.
+      useAppStore
+        .getState()
+        .updateSettings({ mode: 'auto', imagesPerRequest: 4, sloMs: 300, stopAfterImages: 12 });
+      engine.start();
+      await until(() => !useAppStore.getState().running && engine.feed.records.size === 3);
+      const records = engine.feed.records.toArray();
+      for (const record of records) {
+        expect(record.mode).toBe('on-device');
+        expect(record.config).toBe('full');
+        expect(record.decision).toMatchObject({
+          policy: 'auto',
+          candidate: 'full',
+          sloMs: 300,
+          exploring: false,
+        });
+        expect(record.decision!.reason).toMatch(/uplink unknown/i);
+        expect(record.prediction).toEqual({ candidate: 'full', ...record.decision!.predicted });
+        // Every candidate of the bundle: on-device, PNG, WebP, 8 bit-widths × (no exit, 2 exits).
+        expect(record.decision!.candidates).toHaveLength(3 + 8 * 3);
+        const split = record.decision!.candidates.find((entry) => entry.id === 'c4-b2')!;
+        expect(split).toEqual({ id: 'c4-b2', medianMs: null, p90Ms: null, expectedAccuracy: 0.95 });
+        // Exits have no combined accuracy in the manifest: none is invented.
+        expect(
+          record.decision!.candidates.find((entry) => entry.id === 'c4-b2-x0.9')!.expectedAccuracy,
+        ).toBeNull();
+      }
+      const snapshot = engine.feed.snapshot();
+      expect(snapshot.auto.requests).toBe(3);
+      expect(snapshot.rows.map((row) => [row.mode, row.config])).toEqual([['auto', 'auto']]);
+      expect(snapshot.decisions.map((point) => point.candidate)).toEqual(['full', 'full', 'full']);
+      expect(snapshot.lastDecision?.candidate).toBe('full');
+    });
+
+    it('explores the split it cannot price, takes it on a fast link and leaves it when the link slows', async () => {
+      let bps = 2_000_000;
+      vi.spyOn(engine.feed.uplink, 'estimate').mockImplementation(() => estimateOf(bps));
+      useAppStore.getState().updateSettings({ mode: 'auto', imagesPerRequest: 16, sloMs: 250 });
+      engine.start();
+      // The first request measures the tail's server time (the split's prediction lacks it).
+      await until(() => engine.feed.records.size >= 1);
+      const first = engine.feed.records.toArray()[0]!;
+      expect(first.decision).toMatchObject({ candidate: 'c4-b2', exploring: true });
+      expect(first.decision!.reason).toMatch(/^Measuring split c4 at 2 bits once/);
+      expect(first.prediction).toBeUndefined();
+      // Then c4-b2, the most accurate, is priced and chosen: 16 × 49 B fit one quantum (6 ms).
+      await until(() =>
+        engine.feed.records
+          .toArray()
+          .some((record) => record.decision?.candidate === 'c4-b2' && !record.decision.exploring),
+      );
+      const chosen = engine.feed.records.toArray().find((record) => record.decision?.predicted)!;
+      expect(chosen.mode).toBe('split');
+      expect(chosen.config).toBe('c4-b2');
+      expect(chosen.decision!.meetsSlo).toBe(true);
+      expect(chosen.decision!.uplinkBps).toBe(2_000_000);
+      // At 10 kbit/s one quantum takes 1.2 s: over the target, so the device (90%, fast) takes over.
+      bps = 10_000;
+      const stepAt = engine.feed.records.size;
+      await until(() => engine.feed.records.toArray().at(-1)?.config === 'full', 5000);
+      engine.stop();
+      const after = engine.feed.records.toArray().slice(stepAt);
+      const firstDevice = after.findIndex((record) => record.config === 'full');
+      // Re-priced within 250 ms: only requests already decided ran on the old choice.
+      expect(after.slice(firstDevice).every((record) => record.config === 'full')).toBe(true);
+      const last = engine.feed.records.toArray().at(-1)!;
+      expect(last.decision!.reason).toMatch(
+        /split c4 at 2 bits needs ~\d+ ms \(p90\), over the 250 ms target; on-device meets it at 90.0%/,
+      );
+      expect(engine.feed.snapshot().lastDecision?.candidate).toBe('full');
+    });
+
+    it('re-prices at once when the slowdown changes', async () => {
+      vi.spyOn(engine.feed.uplink, 'estimate').mockImplementation(() => estimateOf(2_000_000));
+      useAppStore.getState().updateSettings({ mode: 'auto', imagesPerRequest: 4, sloMs: 250 });
+      await engine.step();
+      await engine.step();
+      useAppStore.getState().updateSettings({ slowdown: 8 });
+      await engine.step();
+      const records = engine.feed.records.toArray();
+      expect(records.map((record) => record.slowdown)).toEqual([1, 1, 8]);
+      // A new round of predictions (a new shared array) for the new slowdown.
+      expect(records[2]!.decision!.candidates).not.toBe(records[1]!.decision!.candidates);
+      expect(records[2]!.decision!.sloMs).toBe(250);
+    });
+
+    it('keeps the fixed modes on static policies over their own candidate', async () => {
+      useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 4, sloMs: 100 });
+      await engine.step();
+      const [record] = engine.feed.records.toArray();
+      expect(record!.decision).toMatchObject({
+        policy: 'static c4-b2',
+        candidate: 'c4-b2',
+        reason: 'split c4 at 2 bits is fixed.',
+        sloMs: 100,
+        expectedAccuracy: 0.95,
+      });
+      expect(record!.decision!.candidates.map((entry) => entry.id)).toEqual(['c4-b2']);
+      expect(engine.feed.snapshot().perMode.split.requests).toBe(1);
+      expect(engine.feed.snapshot().decisions).toEqual([]);
+    });
   });
 });

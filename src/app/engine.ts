@@ -16,7 +16,14 @@ import {
   type UplinkInput,
 } from '../core/costModel';
 import { createLogger } from '../core/log';
-import { payloadBytesPerImage, type EarlyExitEntry, type LevelEntry } from '../core/manifest';
+import {
+  payloadBytesPerImage,
+  type EarlyExitEntry,
+  type LevelEntry,
+  type ModelManifest,
+} from '../core/manifest';
+import { autoPolicy, expectedAccuracies, staticPolicy } from '../core/policy';
+import { PolicyLoop, type Decided } from '../core/policyLoop';
 import {
   encodeOffloadRequest,
   writeSplitHeader,
@@ -41,7 +48,7 @@ import { batchInput, imagePixels, loadTestSet, type TestSet } from './dataset';
 import { encodeGreyPng, encodeImage } from './imageEncode';
 import { LiveFeed } from './liveFeed';
 import type { LastImage } from './liveSnapshot';
-import { offloadConfigName, type RunSettings } from './settings';
+import { offloadConfigName, type RunMode, type RunSettings } from './settings';
 import { useAppStore } from './store';
 import type { TailLink } from './tailLink';
 
@@ -88,6 +95,33 @@ function measureOffloadSizes(testSet: TestSet, images = 500): { png: number; raw
   return { png: png / count, raw: testSet.width * testSet.height, images: count };
 }
 
+/**
+ * What one request runs: a cost-model candidate, or raw offload (which the cost model does not
+ * price). Each kind has its own runner.
+ */
+type Execution = Candidate | { kind: 'offload'; format: 'raw' };
+
+/** One request's plan: what runs, the decision that chose it, and the loop to tell how it went. */
+interface Plan {
+  execution: Execution;
+  /** Null only for raw offload, which no policy can price. */
+  decided: Decided | null;
+  loop: PolicyLoop | null;
+}
+
+/** What a run streams per batch of images: one policy (compare: one static policy per mode). */
+type Lane = Mode | 'auto';
+
+/** Expected accuracy per candidate from the manifest; none when the manifest lacks the figures. */
+function accuraciesOf(manifest: ModelManifest): Map<string, number> {
+  try {
+    return expectedAccuracies(manifest);
+  } catch (error) {
+    log.warn(`no expected accuracies: ${(error as Error).message}`);
+    return new Map();
+  }
+}
+
 /** What the runners of one request share. */
 interface DeviceRequest {
   bundle: DeviceBundle;
@@ -100,9 +134,10 @@ interface DeviceRequest {
   /** Emulated slowdown: each device model runs this many times. */
   slowdown: number;
   start: number;
+  plan: Plan;
   base: Pick<
     InferenceRecord,
-    'seq' | 'mode' | 'backend' | 'slowdown' | 'startedAt' | 'epochMs' | 'prediction'
+    'seq' | 'mode' | 'backend' | 'slowdown' | 'startedAt' | 'epochMs' | 'prediction' | 'decision'
   >;
 }
 
@@ -164,6 +199,9 @@ export class Engine {
   private probeInFlight = false;
   private nextIdleProbeAt = 0;
   private lastStreamProbeAt = Number.NEGATIVE_INFINITY;
+  /** Auto mode's policy and its state: one per run (and one for the steps between runs). */
+  private autoLoop: PolicyLoop | null = null;
+  private accuracyTable: Map<string, number> | null = null;
 
   constructor(private readonly tail: TailLink) {}
 
@@ -285,6 +323,8 @@ export class Engine {
     const model = new CostModel(bundle.manifest);
     for (const run of bundle.calibration ?? []) model.addDeviceRun(run.model, run.batch, 1, run.ms, now());
     this.costModel = model;
+    this.accuracyTable = null;
+    this.autoLoop = null;
   }
 
   private updatePhase(): void {
@@ -408,6 +448,7 @@ export class Engine {
     this.imagesThisRun = 0;
     this.runStartedAt = now();
     this.refreshSpentMs = 0;
+    this.autoLoop = null;
     const token = ++this.runToken;
     void this.loop(token).catch((error: unknown) => {
       log.error(`stream stopped: ${(error as Error).message}`);
@@ -429,9 +470,9 @@ export class Engine {
       const settings = this.store.settings;
       const indices = this.takeImages(settings);
       // One mode at a time, as in a compare run: their transfers never share the link.
-      for (const mode of this.modesOf(settings))
+      for (const lane of this.lanesOf(settings))
         await (
-          await this.launch(mode, indices, settings)
+          await this.launch(lane, indices, settings)
         ).completion;
     } finally {
       this.store.setBusy(false);
@@ -450,10 +491,11 @@ export class Engine {
     this.feed.reset();
     this.seq = 0;
     this.cursorKey = '';
+    this.autoLoop = null;
   }
 
-  private modesOf(settings: RunSettings): readonly Mode[] {
-    return settings.mode === 'compare' ? MODES : [settings.mode];
+  private lanesOf(settings: RunSettings): readonly Lane[] {
+    return settings.mode === 'compare' ? MODES : [settings.mode satisfies Exclude<RunMode, 'compare'>];
   }
 
   private takeImages(settings: RunSettings): number[] {
@@ -469,8 +511,9 @@ export class Engine {
     let nextAt = now();
     while (token === this.runToken) {
       const settings = this.store.settings;
-      const modes = this.modesOf(settings);
-      const needsServer = modes.some((mode) => mode !== 'on-device');
+      const lanes = this.lanesOf(settings);
+      // Auto keeps going on the device alone while the server is away.
+      const needsServer = lanes.some((lane) => lane !== 'on-device' && lane !== 'auto');
       if (needsServer && !this.tail.connected) {
         // Do not turn an outage into a flood of failures: wait, then resume by ourselves.
         await sleep(100);
@@ -484,14 +527,14 @@ export class Engine {
           Math.max(nextAt, now() - 1000) + (settings.imagesPerRequest / settings.imagesPerSecond) * 1000;
       }
       const indices = this.takeImages(settings);
-      for (const mode of modes) {
+      for (const lane of lanes) {
         // Wait for a free slot before each request: in compare mode this keeps one mode's
         // transfer from sharing the link with the next mode's.
         await this.waitForSlot(settings.maxInFlight, token);
         if (token !== this.runToken) break;
-        if (mode === modes[0]) await this.refreshStaleDeviceCost(settings);
+        if (lane === lanes[0]) await this.refreshStaleDeviceCost(settings);
         if (token !== this.runToken) break;
-        const { completion } = await this.launch(mode, indices, settings);
+        const { completion } = await this.launch(lane, indices, settings);
         this.inFlight++;
         void completion.finally(() => {
           this.inFlight--;
@@ -515,10 +558,10 @@ export class Engine {
    * Runs the device part of one request (compute and encode, serialised on the device) and
    * returns a promise for the rest (the network round trip), wrapped so that awaiting the device
    * part does not also await the transfer: the next request's compute overlaps this transfer.
-   * Each kind of execution has its own runner; this only prepares what they share.
+   * The lane's policy decides what runs; the runner for that kind of execution runs it.
    */
   private async launch(
-    mode: Mode,
+    lane: Lane,
     indices: number[],
     settings: RunSettings,
   ): Promise<{ completion: Promise<void> }> {
@@ -528,10 +571,9 @@ export class Engine {
     if (!bundle || !testSet) return { completion: Promise.resolve() };
     // Records of a cleared session must not land in the new one.
     const session = this.feed.session;
-    const exit = mode === 'split' ? this.exitOf(bundle, settings) : null;
-    await this.warmUp(bundle, mode, settings, indices.length, exit);
-    const candidate = this.candidateOf(mode, settings, exit);
-    const predicted = candidate ? this.predict(candidate, indices.length, settings.slowdown) : null;
+    const plan = await this.plan(lane, bundle, settings, indices.length);
+    const { execution, decided } = plan;
+    const predicted = decided?.record.predicted ?? null;
     const seq = ++this.seq;
     const start = now();
     const request: DeviceRequest = {
@@ -543,27 +585,76 @@ export class Engine {
       settings,
       slowdown: settings.slowdown,
       start,
+      plan,
       base: {
         seq,
-        mode,
+        mode: execution.kind,
         backend: bundle.backend.label,
         slowdown: settings.slowdown,
         startedAt: start,
         epochMs: performance.timeOrigin + start,
-        ...(predicted?.ok
-          ? {
-              prediction: {
-                candidate: predicted.candidate,
-                medianMs: predicted.medianMs,
-                p90Ms: predicted.p90Ms,
-              },
-            }
+        ...(decided && predicted
+          ? { prediction: { candidate: decided.record.candidate, ...predicted } }
           : {}),
+        ...(decided ? { decision: decided.record } : {}),
       },
     };
-    if (mode === 'on-device') return this.runOnDevice(request);
-    if (mode === 'offload') return this.runOffload(request);
-    return this.runSplit(request, exit);
+    switch (execution.kind) {
+      case 'on-device':
+        return this.runOnDevice(request);
+      case 'offload':
+        return this.runOffload(request, execution);
+      case 'split':
+        return this.runSplit(request, execution);
+    }
+  }
+
+  /**
+   * The decision for the next request of `lane`: auto asks its run's policy over every candidate;
+   * a fixed mode is a static policy over its own candidate. Either way the models it runs are
+   * warmed up before it is priced or timed.
+   */
+  private async plan(lane: Lane, bundle: DeviceBundle, settings: RunSettings, images: number): Promise<Plan> {
+    const model = this.costModel;
+    const uplink = this.uplinkNow();
+    const price = (candidates: readonly Candidate[]) => {
+      if (!model)
+        return candidates.map((candidate) => ({
+          ok: false as const,
+          candidate: candidateId(candidate),
+          missing: ['cost model'],
+        }));
+      this.syncOffloadSizes(model);
+      return model.predictAll(candidates, { images, slowdown: settings.slowdown, uplink });
+    };
+    const context = {
+      now: now(),
+      sloMs: settings.sloMs,
+      pricingKey: `${images}|${settings.slowdown}`,
+      price,
+      uplinkBps: uplink.bps,
+    };
+    if (lane === 'auto') {
+      this.autoLoop ??= new PolicyLoop(autoPolicy(), this.accuracy);
+      const candidates: Candidate[] = this.tail.connected
+        ? allCandidates(bundle.manifest, settings.webpQuality)
+        : [{ kind: 'on-device' }];
+      const decided = this.autoLoop.decide({ ...context, candidates });
+      await this.warmUp(bundle, decided.decision.candidate, images);
+      return { execution: decided.decision.candidate, decided, loop: this.autoLoop };
+    }
+    const execution = this.executionOf(lane, bundle, settings);
+    await this.warmUp(bundle, execution, images);
+    if (execution.kind === 'offload' && execution.format === 'raw')
+      return { execution, decided: null, loop: null };
+    // Priced afresh for every request, as the fixed modes always were.
+    const loop = new PolicyLoop(staticPolicy(execution), this.accuracy, 0);
+    return { execution, decided: loop.decide({ ...context, candidates: [execution] }), loop };
+  }
+
+  private get accuracy(): ReadonlyMap<string, number> {
+    this.accuracyTable ??= this.bundle ? accuraciesOf(this.bundle.manifest) : new Map<string, number>();
+    return this.accuracyTable;
   }
 
   /** The full model on the device: nothing is sent. */
@@ -608,23 +699,26 @@ export class Engine {
   }
 
   /** The images, encoded, to the server's full model. */
-  private async runOffload(request: DeviceRequest): Promise<{ completion: Promise<void> }> {
+  private async runOffload(
+    request: DeviceRequest,
+    execution: Extract<Execution, { kind: 'offload' }>,
+  ): Promise<{ completion: Promise<void> }> {
     const { testSet, indices, settings, start } = request;
-    const config = offloadConfigName(settings.format, settings.webpQuality);
+    const format = execution.format;
+    const quality = execution.format === 'webp' ? execution.quality : settings.webpQuality;
+    const config = offloadConfigName(format, quality);
     const requestId = this.nextRequestId++;
     let frame: Uint8Array;
     let payloadBytes: number;
     try {
       const images = await Promise.all(
-        indices.map((index) =>
-          encodeImage(imagePixels(testSet, index), settings.format, settings.webpQuality),
-        ),
+        indices.map((index) => encodeImage(imagePixels(testSet, index), format, quality)),
       );
       payloadBytes = images.reduce((sum, image) => sum + image.length, 0);
-      frame = encodeOffloadRequest({ requestId, format: settings.format, images });
+      frame = encodeOffloadRequest({ requestId, format, images });
     } catch (error) {
       const end = now();
-      this.failRecord(request, settings.format, 'encode-error', (error as Error).message, {
+      this.failRecord(request, format, 'encode-error', (error as Error).message, {
         start,
         computeEnd: start,
         encodeEnd: end,
@@ -650,11 +744,13 @@ export class Engine {
    */
   private async runSplit(
     request: DeviceRequest,
-    exit: { session: ModelSession; entry: EarlyExitEntry; threshold: number } | null,
+    execution: Extract<Candidate, { kind: 'split' }>,
   ): Promise<{ completion: Promise<void> }> {
-    const { bundle, testSet, indices, labels, settings, start } = request;
-    const level = this.level(settings.levelId);
-    const config = splitCandidateId(level.id, settings.bits, exit?.threshold ?? null);
+    const { bundle, testSet, indices, labels, start } = request;
+    const { bits } = execution;
+    const level = this.level(execution.levelId);
+    const exit = this.exitOf(bundle, level.id, execution.exitThreshold);
+    const config = splitCandidateId(level.id, bits, exit?.threshold ?? null);
     let computeEnd: number;
     let exited: { position: number; outcome: ImageOutcome }[] = [];
     let bottleneck: Float32Array;
@@ -715,27 +811,27 @@ export class Engine {
     let payloadBytes: number;
     let codes: LastImage['codes'];
     try {
-      const perImage = payloadBytesPerImage(level.elements, settings.bits);
+      const perImage = payloadBytesPerImage(level.elements, bits);
       payloadBytes = perImage * sentPositions.length;
       const buffer = new Uint8Array(SPLIT_HEADER_MAX_BYTES + payloadBytes);
       const headerLength = writeSplitHeader(buffer, {
         requestId,
         levelIndex: bundle.manifest.levels.indexOf(level),
-        bits: settings.bits,
+        bits,
         count: sentPositions.length,
       });
       for (const [slot, i] of sentPositions.entries()) {
         const values = bottleneck.subarray(i * level.elements, (i + 1) * level.elements);
-        encodeBottleneck(values, settings.bits, buffer, headerLength + slot * perImage);
+        encodeBottleneck(values, bits, buffer, headerLength + slot * perImage);
       }
       frame = buffer.subarray(0, headerLength + payloadBytes);
       const first = sentPositions[0]!;
       codes = {
         values: Array.from(
-          quantize(bottleneck.subarray(first * level.elements, (first + 1) * level.elements), settings.bits),
+          quantize(bottleneck.subarray(first * level.elements, (first + 1) * level.elements), bits),
         ),
         shape: level.bottleneckShape,
-        bits: settings.bits,
+        bits,
       };
     } catch (error) {
       const end = now();
@@ -865,6 +961,10 @@ export class Engine {
     if (request.session !== this.feed.session) return;
     this.feed.add(record, lastImage);
     this.costModel?.observeRecord(record, uplinkAtSend);
+    // The predictor's error feeds the policy's margin, as in the simulator (answered requests only:
+    // a failure's time says nothing about the prediction).
+    const { decided, loop } = request.plan;
+    if (decided && loop && record.ok) loop.observe(decided.decision, record.phases.totalMs);
   }
 
   private failRecord(
@@ -892,16 +992,15 @@ export class Engine {
     });
   }
 
-  /** The level's early exit at the chosen threshold, when split mode asks for one the manifest has. */
+  /** The level's early exit at `threshold`, when the manifest has one there (null: no exit). */
   private exitOf(
     bundle: DeviceBundle,
-    settings: RunSettings,
+    levelId: string,
+    threshold: number | null,
   ): { session: ModelSession; entry: EarlyExitEntry; threshold: number } | null {
-    const threshold = settings.exitThreshold;
     if (threshold === null) return null;
-    const level = this.level(settings.levelId);
-    const entry = bundle.manifest.earlyExits.find((candidate) => candidate.level === level.id);
-    const session = bundle.exits.get(level.id);
+    const entry = bundle.manifest.earlyExits.find((candidate) => candidate.level === levelId);
+    const session = bundle.exits.get(levelId);
     if (!entry || !session || !entry.thresholds.some((row) => row.threshold === threshold)) return null;
     return { session, entry, threshold };
   }
@@ -911,18 +1010,14 @@ export class Engine {
    * (WebGPU especially); do it untimed so it never shows up as device compute. One more run,
    * timed at real speed, calibrates the cost model for that size.
    */
-  private async warmUp(
-    bundle: DeviceBundle,
-    mode: Mode,
-    settings: RunSettings,
-    batch: number,
-    exit: { session: ModelSession } | null,
-  ): Promise<void> {
-    if (mode === 'offload') return;
-    const models =
-      mode === 'split'
-        ? [bundle.heads.get(this.level(settings.levelId).id)!, ...(exit ? [exit.session] : [])]
-        : [bundle.full];
+  private async warmUp(bundle: DeviceBundle, execution: Execution, batch: number): Promise<void> {
+    if (execution.kind === 'offload') return;
+    let models = [bundle.full];
+    if (execution.kind === 'split') {
+      const level = this.level(execution.levelId);
+      const exit = this.exitOf(bundle, level.id, execution.exitThreshold);
+      models = [bundle.heads.get(level.id)!, ...(exit ? [exit.session] : [])];
+    }
     for (const model of models) await this.warmUpModel(bundle, model, batch);
   }
 
@@ -944,23 +1039,16 @@ export class Engine {
     return bundle.manifest.input.shape.slice(1).reduce((a, b) => a * b, 1);
   }
 
-  /** The cost model's candidate for what `mode` runs with these settings (raw offload has none). */
-  private candidateOf(
-    mode: Mode,
-    settings: RunSettings,
-    exit: { threshold: number } | null,
-  ): Candidate | null {
+  /** What a fixed mode runs with these settings (split's exit only when the manifest has it). */
+  private executionOf(mode: Mode, bundle: DeviceBundle, settings: RunSettings): Execution {
     if (mode === 'on-device') return { kind: 'on-device' };
-    if (mode === 'split')
-      return {
-        kind: 'split',
-        levelId: this.level(settings.levelId).id,
-        bits: settings.bits,
-        exitThreshold: exit?.threshold ?? null,
-      };
-    if (settings.format === 'png') return { kind: 'offload', format: 'png' };
+    if (mode === 'split') {
+      const levelId = this.level(settings.levelId).id;
+      const exit = this.exitOf(bundle, levelId, settings.exitThreshold);
+      return { kind: 'split', levelId, bits: settings.bits, exitThreshold: exit?.threshold ?? null };
+    }
     if (settings.format === 'webp') return { kind: 'offload', format: 'webp', quality: settings.webpQuality };
-    return null;
+    return { kind: 'offload', format: settings.format };
   }
 
   private uplinkNow(): UplinkInput {
@@ -976,13 +1064,6 @@ export class Engine {
     if (!sizes) return;
     model.setOffloadImageBytes('png', sizes.png);
     if (sizes.webp) model.setOffloadImageBytes(`webp-q${sizes.webp.quality}`, sizes.webp.bytes);
-  }
-
-  private predict(candidate: Candidate, images: number, slowdown: number): PredictionResult | null {
-    const model = this.costModel;
-    if (!model) return null;
-    this.syncOffloadSizes(model);
-    return model.predict(candidate, { images, slowdown, uplink: this.uplinkNow() });
   }
 
   /**

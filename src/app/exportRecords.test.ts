@@ -74,4 +74,45 @@ describe('exports', () => {
     expect(parsed.settings.mode).toBe('split');
     expect(parsed.records[0].images).toHaveLength(2);
   });
+
+  it('carries the decision: policy, candidate, reason (quoted) and the target', () => {
+    const decided: InferenceRecord = {
+      ...record,
+      config: 'c2-b2',
+      decision: {
+        policy: 'auto',
+        candidate: 'c2-b2',
+        reason:
+          'At ~64 kbit/s PNG offload needs ~1100 ms (p90), over the 250 ms target; split c2 at 2 bits meets it.',
+        sloMs: 250,
+        predicted: { medianMs: 190, p90Ms: 220 },
+        expectedAccuracy: 0.9337,
+        meetsSlo: true,
+        exploring: false,
+        uplinkBps: 64_000,
+        candidates: [{ id: 'png', medianMs: 900, p90Ms: 1100, expectedAccuracy: 0.935 }],
+      },
+    };
+    const csv = recordsToCsv([decided, record], {}, environment).trim().split('\n');
+    const header = csv[3]!.split(',');
+    expect(header.slice(-4)).toEqual(['decision_policy', 'decision_candidate', 'decision_reason', 'slo_ms']);
+    // The reason has commas: quoted, so the row still splits into the header's columns at the end.
+    const row = csv[4]!;
+    expect(row).toContain(
+      '"At ~64 kbit/s PNG offload needs ~1100 ms (p90), over the 250 ms target; split c2 at 2 bits meets it."',
+    );
+    expect(
+      row.endsWith(
+        ',auto,c2-b2,"At ~64 kbit/s PNG offload needs ~1100 ms (p90), over the 250 ms target; split c2 at 2 bits meets it.",250',
+      ),
+    ).toBe(true);
+    expect(csv[6]!.endsWith(',,,,')).toBe(true);
+    const parsed = JSON.parse(recordsToJson([decided], {}, environment));
+    expect(parsed.records[0].decision.candidates[0]).toEqual({
+      id: 'png',
+      medianMs: 900,
+      p90Ms: 1100,
+      expectedAccuracy: 0.935,
+    });
+  });
 });

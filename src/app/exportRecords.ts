@@ -54,6 +54,12 @@ const CSV_COLUMNS = [
   'server_batch',
   'predicted_median_ms',
   'predicted_p90_ms',
+  // The policy's decision (src/core/policy.ts): "auto" or "static <candidate>", what it chose, why,
+  // and the latency target it chose for. Every candidate's prediction is in the JSON export.
+  'decision_policy',
+  'decision_candidate',
+  'decision_reason',
+  'slo_ms',
 ] as const;
 
 function csvField(value: unknown): string {
@@ -109,6 +115,10 @@ export function recordsToCsv(
           record.serverBatch ?? '',
           record.prediction?.medianMs.toFixed(3) ?? '',
           record.prediction?.p90Ms.toFixed(3) ?? '',
+          record.decision?.policy ?? '',
+          record.decision?.candidate ?? '',
+          record.decision?.reason ?? '',
+          record.decision?.sloMs ?? '',
         ]
           .map(csvField)
           .join(','),

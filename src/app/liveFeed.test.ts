@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { computePhases, type InferenceRecord, type Mode } from '../core/record';
-import { LiveFeed, MAX_ROWS, throughputSeries } from './liveFeed';
+import { computePhases, type InferenceRecord, type Mode, type RecordDecision } from '../core/record';
+import { DECISION_POINTS, LiveFeed, MAX_ROWS, throughputSeries } from './liveFeed';
 import type { LivePoint, LiveSnapshot } from './liveSnapshot';
 
 let seq = 0;
@@ -190,5 +190,94 @@ describe('result rows', () => {
     expect(rows).toHaveLength(MAX_ROWS);
     expect(rows[0]!.mode).toBe('on-device');
     expect(rows[rows.length - 1]!.config).toBe(`c4-b${MAX_ROWS + 4}`);
+  });
+
+  describe('auto decisions', () => {
+    const decision = (candidate: string, extra: Partial<RecordDecision> = {}): RecordDecision => ({
+      policy: 'auto',
+      candidate,
+      reason: `At ~2.0 Mbit/s ${candidate} is the most accurate candidate within the 250 ms target.`,
+      sloMs: 250,
+      predicted: { medianMs: 30, p90Ms: 35 },
+      expectedAccuracy: 0.93,
+      meetsSlo: true,
+      exploring: false,
+      uplinkBps: 2_000_000,
+      candidates: [],
+      ...extra,
+    });
+    const decided = (mode: Mode, config: string, extra: Partial<RecordDecision> = {}, slowdown = 8) => ({
+      ...record(mode, true, [1, 2], [1, 2]),
+      config,
+      slowdown,
+      decision: decision(config, extra),
+    });
+
+    it('gives each decision a point on the session time axis with the uplink and the slowdown', () => {
+      const feed = new LiveFeed(() => {});
+      feed.add(record('split', true, [1], [1], 0));
+      feed.add({ ...decided('offload', 'png'), startedAt: 1000 });
+      feed.add({ ...decided('split', 'c2-b2', { uplinkBps: 64_000, meetsSlo: false }), startedAt: 2500 });
+      const { decisions, lastDecision } = feed.snapshot();
+      // The static split record carries no auto decision: two points, not three.
+      expect(decisions).toEqual([
+        expect.objectContaining({ t: 1, candidate: 'png', kind: 'offload', uplinkKbps: 2000, slowdown: 8 }),
+        expect.objectContaining({
+          t: 2.5,
+          candidate: 'c2-b2',
+          kind: 'split',
+          uplinkKbps: 64,
+          meetsSlo: false,
+        }),
+      ]);
+      expect(decisions[1]).toMatchObject({ sloMs: 250, ok: true, totalMs: 40, exploring: false });
+      expect(lastDecision).toMatchObject({
+        candidate: 'c2-b2',
+        policy: 'auto',
+        sloMs: 250,
+        predictedP90Ms: 35,
+      });
+      expect(lastDecision!.reason).toMatch(/c2-b2 is the most accurate/);
+    });
+
+    it('puts auto requests of any kind in one auto row, apart from the fixed modes', () => {
+      const feed = new LiveFeed(() => {});
+      feed.add(record('split', true, [1, 2], [1, 2]));
+      feed.add(decided('offload', 'png'));
+      feed.add(decided('split', 'c2-b2'));
+      feed.add(decided('on-device', 'full'));
+      const snapshot = feed.snapshot();
+      const auto = snapshot.rows.filter((row) => row.mode === 'auto');
+      expect(auto).toHaveLength(1);
+      expect(auto[0]).toMatchObject({
+        config: 'auto',
+        requests: 3,
+        images: 6,
+        lastConfig: 'full',
+        current: true,
+      });
+      expect(snapshot.auto.requests).toBe(3);
+      expect(snapshot.perMode.split.requests).toBe(1);
+      expect(snapshot.perMode.offload.requests).toBe(0);
+      // A static decision (fixed mode) stays in its mode's row.
+      feed.add({
+        ...record('split', true, [1, 2], [1, 2]),
+        decision: decision('c4-b2', { policy: 'static c4-b2' }),
+      });
+      expect(feed.snapshot().perMode.split.requests).toBe(2);
+      expect(feed.snapshot().decisions).toHaveLength(3);
+    });
+
+    it(`keeps the newest ${DECISION_POINTS} decisions and forgets them on reset`, () => {
+      const feed = new LiveFeed(() => {});
+      for (let i = 0; i < DECISION_POINTS + 10; i++) feed.add(decided('split', i % 2 ? 'c2-b2' : 'c4-b4'));
+      const { decisions } = feed.snapshot();
+      expect(decisions).toHaveLength(DECISION_POINTS);
+      expect(decisions[decisions.length - 1]!.seq).toBe(feed.records.toArray().at(-1)!.seq);
+      feed.reset();
+      expect(feed.snapshot().decisions).toEqual([]);
+      expect(feed.snapshot().lastDecision).toBeNull();
+      expect(feed.snapshot().auto.requests).toBe(0);
+    });
   });
 });

@@ -10,6 +10,8 @@ import {
   emptyCounters,
   emptyModeTotals,
   type Counters,
+  type CurrentDecision,
+  type DecisionPoint,
   type EstimatePoint,
   type LastImage,
   type LivePoint,
@@ -18,6 +20,7 @@ import {
   type ModeTotals,
   type ResultRow,
   type RowCondition,
+  type RowMode,
 } from './liveSnapshot';
 
 /** A row's figures without its condition: what `perMode` holds. */
@@ -39,6 +42,13 @@ function modeTotalsOf(row: ResultRow): ModeTotals {
 export const RECORD_CAPACITY = 100_000;
 export const CHART_POINTS = 90;
 const ESTIMATE_POINTS = 120;
+/** Auto's decisions kept for the decision timeline. */
+export const DECISION_POINTS = 300;
+
+/** A record that auto mode decided: it belongs to the auto row, whatever kind it ran. */
+export function isAutoRecord(record: InferenceRecord): boolean {
+  return record.decision?.policy === 'auto';
+}
 /**
  * Floor between publications: at most about 14 a second. Every publication redraws the charts on screen
  * and makes the browser composite a new frame; on a slow device (measured: a 2-core machine with
@@ -63,13 +73,15 @@ export class LiveFeed {
   readonly records = new RingBuffer<InferenceRecord>(RECORD_CAPACITY);
   private readonly points = new RingBuffer<LivePoint>(CHART_POINTS);
   private readonly estimates = new RingBuffer<EstimatePoint>(ESTIMATE_POINTS);
+  private readonly decisions = new RingBuffer<DecisionPoint>(DECISION_POINTS);
+  private lastDecision: CurrentDecision | null = null;
   readonly uplink = new UplinkEstimator();
   readonly clock = new ClockOffsetEstimator();
   private counters: Counters = emptyCounters();
   /** Every row of the session by key, in the order they began. */
   private rows = new Map<string, ModeAccumulator>();
   /** Each mode's current row key. */
-  private currentRow: Partial<Record<Mode, string>> = {};
+  private currentRow: Partial<Record<RowMode, string>> = {};
   private firstStartedAt: number | null = null;
   private lastImage: LastImage | null = null;
   private lastError: string | null = null;
@@ -84,15 +96,16 @@ export class LiveFeed {
 
   /** The row for this record's condition: a new condition (backend, slowdown, …) starts its own. */
   private rowFor(record: InferenceRecord): ModeAccumulator {
+    const auto = isAutoRecord(record);
     const condition: RowCondition = {
-      mode: record.mode,
-      config: record.config,
+      mode: auto ? 'auto' : record.mode,
+      config: auto ? 'auto' : record.config,
       imagesPerRequest: record.images.length,
       backend: record.backend,
       slowdown: record.slowdown ?? 1,
     };
     const key = rowKey(condition);
-    this.currentRow[record.mode] = key;
+    this.currentRow[condition.mode] = key;
     let row = this.rows.get(key);
     if (!row) {
       row = {
@@ -180,6 +193,31 @@ export class LiveFeed {
       wireBytesPerImage: record.wireBytes / images,
       runningAccuracy: totals.accuracy,
     });
+    const decision = record.decision;
+    if (decision && isAutoRecord(record)) {
+      this.decisions.push({
+        seq: record.seq,
+        t: this.secondsSinceStart(record.startedAt),
+        candidate: decision.candidate,
+        kind: record.mode,
+        exploring: decision.exploring,
+        meetsSlo: decision.meetsSlo,
+        uplinkKbps: decision.uplinkBps === null ? null : decision.uplinkBps / 1000,
+        slowdown: record.slowdown ?? 1,
+        sloMs: decision.sloMs,
+        totalMs: p.totalMs,
+        ok: record.ok,
+      });
+      this.lastDecision = {
+        seq: record.seq,
+        policy: decision.policy,
+        candidate: decision.candidate,
+        reason: decision.reason,
+        sloMs: decision.sloMs,
+        predictedP90Ms: decision.predicted?.p90Ms ?? null,
+        expectedAccuracy: decision.expectedAccuracy,
+      };
+    }
     if (lastImage) this.lastImage = lastImage;
     this.changed();
   }
@@ -212,6 +250,8 @@ export class LiveFeed {
     this.records.clear();
     this.points.clear();
     this.estimates.clear();
+    this.decisions.clear();
+    this.lastDecision = null;
     this.uplink.clear();
     this.counters = emptyCounters();
     this.rows.clear();
@@ -272,6 +312,7 @@ export class LiveFeed {
       const row = rows.find((candidate) => candidate.key === this.currentRow[mode]);
       perMode[mode] = row ? modeTotalsOf(row) : emptyModeTotals();
     }
+    const autoRow = rows.find((candidate) => candidate.key === this.currentRow.auto);
     const points = this.points.toArray();
     const estimate = this.uplink.estimate();
     const clock = this.clock.get();
@@ -279,6 +320,9 @@ export class LiveFeed {
       version: this.version,
       counters: { ...this.counters, failedByReason: { ...this.counters.failedByReason } },
       perMode,
+      auto: autoRow ? modeTotalsOf(autoRow) : emptyModeTotals(),
+      decisions: this.decisions.toArray(),
+      lastDecision: this.lastDecision,
       rows,
       points,
       throughput: throughputSeries(points),

@@ -2,7 +2,7 @@
  * The immutable view of the live run that the store holds and the charts draw. Built from the
  * ring buffer once per published frame, never per record.
  */
-import type { FailureReason, Mode } from '../core/record';
+import { MODES, type FailureReason, type Mode } from '../core/record';
 import type { BandwidthEstimate } from '../core/uplinkEstimator';
 
 export interface LivePoint {
@@ -51,9 +51,14 @@ export interface ModeTotals {
   lastConfig: string | null;
 }
 
+/** A result row's mode: how its requests ran, or 'auto' for requests auto mode decided (any kind). */
+export type RowMode = Mode | 'auto';
+export const ROW_MODES: readonly RowMode[] = [...MODES, 'auto'];
+
 /** What a result row's figures were measured under. */
 export interface RowCondition {
-  mode: Mode;
+  /** An auto row's config is 'auto': its requests ran whatever each decision chose. */
+  mode: RowMode;
   config: string;
   imagesPerRequest: number;
   /** The backend's label ("wasm: 1 thread", "webgpu: google swiftshader"). */
@@ -99,6 +104,38 @@ export interface EstimatePoint {
   rttMs: number | null;
 }
 
+/** One of auto mode's decisions, at the time its request started, for the decision timeline. */
+export interface DecisionPoint {
+  seq: number;
+  /** Seconds since the session's first record. */
+  t: number;
+  /** The chosen candidate's id ("c2-b4", "png", "full"). */
+  candidate: string;
+  kind: Mode;
+  exploring: boolean;
+  /** Predicted to meet the target with the policy's margin. */
+  meetsSlo: boolean;
+  /** The uplink estimate the decision was made with. */
+  uplinkKbps: number | null;
+  /** Emulated device slowdown the request ran at. */
+  slowdown: number;
+  sloMs: number;
+  /** Measured total of the request (ms) and whether it answered. */
+  totalMs: number;
+  ok: boolean;
+}
+
+/** Auto's newest decision as the page states it. */
+export interface CurrentDecision {
+  seq: number;
+  policy: string;
+  candidate: string;
+  reason: string;
+  sloMs: number;
+  predictedP90Ms: number | null;
+  expectedAccuracy: number | null;
+}
+
 export interface LastImage {
   index: number;
   label: number;
@@ -115,6 +152,11 @@ export interface LiveSnapshot {
   counters: Counters;
   /** Each mode's current row (empty totals for a mode not run yet). */
   perMode: Record<Mode, ModeTotals>;
+  /** Auto's current row (empty totals before auto ran). */
+  auto: ModeTotals;
+  /** Auto's recent decisions, oldest first. */
+  decisions: DecisionPoint[];
+  lastDecision: CurrentDecision | null;
   /** Every result row of the session, in the order they began. */
   rows: ResultRow[];
   points: LivePoint[];
@@ -158,6 +200,9 @@ export const EMPTY_SNAPSHOT: LiveSnapshot = {
   version: 0,
   counters: emptyCounters(),
   perMode: { 'on-device': emptyModeTotals(), offload: emptyModeTotals(), split: emptyModeTotals() },
+  auto: emptyModeTotals(),
+  decisions: [],
+  lastDecision: null,
   rows: [],
   points: [],
   throughput: [],

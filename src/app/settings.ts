@@ -1,6 +1,7 @@
 import type { ImageFormat, Mode } from '../core/record';
 
-export type RunMode = Mode | 'compare';
+/** 'auto': a policy picks the candidate of every request to meet `sloMs` (src/core/policy.ts). */
+export type RunMode = Mode | 'compare' | 'auto';
 
 export interface RunSettings {
   mode: RunMode;
@@ -23,6 +24,8 @@ export interface RunSettings {
   slowdown: number;
   /** Split mode's early-exit confidence threshold τ (one of the manifest's), or null for off. */
   exitThreshold: number | null;
+  /** Auto mode's latency target for one request, ms. */
+  sloMs: number;
 }
 
 /** The device-speed control's emulated slowdown factors. */
@@ -50,6 +53,7 @@ export const DEFAULT_SETTINGS: RunSettings = {
   stopAfterImages: 0,
   slowdown: 1,
   exitThreshold: null,
+  sloMs: 250,
 };
 
 export const LIMITS = {
@@ -58,6 +62,7 @@ export const LIMITS = {
   maxInFlight: [1, 16],
   webpQuality: [1, 100],
   bits: [1, 8],
+  sloMs: [10, 60_000],
 } as const;
 
 export function clampSetting(key: keyof typeof LIMITS, value: number): number {

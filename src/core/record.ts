@@ -158,6 +158,38 @@ export interface RecordPrediction {
   p90Ms: number;
 }
 
+/** One candidate as the policy saw it when it decided (null figures: it could not be priced). */
+export interface DecisionCandidate {
+  id: string;
+  medianMs: number | null;
+  p90Ms: number | null;
+  expectedAccuracy: number | null;
+}
+
+/**
+ * The decision a request ran by (src/core/policy.ts): which policy, what it chose and why, the
+ * latency target, and every candidate's prediction it chose among. Records of one prediction
+ * round share one `candidates` array.
+ */
+export interface RecordDecision {
+  /** The policy's name: "auto", or "static c4-b2" for a fixed mode. */
+  policy: string;
+  /** Candidate id chosen (the record's `config`). */
+  candidate: string;
+  reason: string;
+  sloMs: number;
+  /** The chosen candidate's prediction at decision time; null when it could not be priced. */
+  predicted: { medianMs: number; p90Ms: number } | null;
+  expectedAccuracy: number | null;
+  /** Predicted to meet the target with the policy's margin. */
+  meetsSlo: boolean;
+  /** Run to measure what its prediction lacked, not because it was predicted best. */
+  exploring: boolean;
+  /** The uplink estimate the decision was made with (bit/s), null when unknown. */
+  uplinkBps: number | null;
+  candidates: readonly DecisionCandidate[];
+}
+
 export interface InferenceRecord {
   /** Sequence number within the session. */
   seq: number;
@@ -188,6 +220,8 @@ export interface InferenceRecord {
    * for the candidate it ran; absent when the model lacked the measurements to predict.
    */
   prediction?: RecordPrediction;
+  /** The policy's decision this request ran by; absent on records from before policies. */
+  decision?: RecordDecision;
   ok: boolean;
   failure?: { reason: FailureReason; message: string };
 }

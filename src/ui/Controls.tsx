@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { recordsToCsv, recordsToJson } from '../app/exportRecords';
-import { clampSetting, type RunMode } from '../app/settings';
+import { LIMITS, clampSetting, type RunMode } from '../app/settings';
 import { useAppStore } from '../app/store';
 import { payloadBytesPerImage } from '../core/manifest';
 import type { ImageFormat } from '../core/record';
@@ -14,6 +14,7 @@ const RUN_MODES: { id: RunMode; label: string }[] = [
   { id: 'offload', label: 'Offload' },
   { id: 'split', label: 'Split' },
   { id: 'compare', label: 'Compare' },
+  { id: 'auto', label: 'Auto' },
 ];
 
 function NumberField(props: {
@@ -158,6 +159,16 @@ export function Controls() {
       </div>
 
       <div className="fields">
+        {settings.mode === 'auto' && (
+          <NumberField
+            testId="controls.slo"
+            label="Latency target per request (ms)"
+            value={settings.sloMs}
+            min={LIMITS.sloMs[0]}
+            max={LIMITS.sloMs[1]}
+            onChange={(value) => updateSettings({ sloMs: clampSetting('sloMs', value) })}
+          />
+        )}
         {usesSplit && manifest && (
           <>
             <label className="field">

@@ -4,10 +4,10 @@
  * scrolled to. It draws in the same scheduler round as the summary and the charts.
  */
 import { memo } from 'react';
-import type { LiveSnapshot } from '../app/liveSnapshot';
+import type { LiveSnapshot, ModeTotals, RowMode } from '../app/liveSnapshot';
 import type { RunMode } from '../app/settings';
 import { useAppStore } from '../app/store';
-import { MODES, type Mode } from '../core/record';
+import { MODES } from '../core/record';
 import { useChartSnapshot } from './charts/useChartSnapshot';
 import { MODE_COLORS, MODE_LABELS, formatBytes, formatMs, formatPercent } from './format';
 import { uplinkText } from './uplinkText';
@@ -18,8 +18,12 @@ export function LiveBar() {
   return <LiveFigures live={snapshot} runMode={runMode} attach={attach} />;
 }
 
-function shownModes(live: LiveSnapshot, runMode: RunMode): Mode[] {
-  return MODES.filter((mode) => runMode === 'compare' || mode === runMode || live.perMode[mode].requests > 0);
+function shownRows(live: LiveSnapshot, runMode: RunMode): { mode: RowMode; totals: ModeTotals }[] {
+  const rows: { mode: RowMode; totals: ModeTotals }[] = MODES.filter(
+    (mode) => runMode === 'compare' || mode === runMode || live.perMode[mode].requests > 0,
+  ).map((mode) => ({ mode, totals: live.perMode[mode] }));
+  if (runMode === 'auto' || live.auto.requests > 0) rows.push({ mode: 'auto', totals: live.auto });
+  return rows;
 }
 
 const LiveFigures = memo(function LiveFigures({
@@ -31,11 +35,12 @@ const LiveFigures = memo(function LiveFigures({
   runMode: RunMode;
   attach: (element: HTMLElement | null) => void;
 }) {
-  const { counters, estimate } = live;
+  const { counters, estimate, lastDecision } = live;
+  const reason = runMode === 'auto' ? lastDecision : null;
   return (
     <section
       ref={attach}
-      className="live-bar"
+      className={reason ? 'live-bar has-reason' : 'live-bar'}
       aria-label="Live figures"
       data-testid="live"
       data-snapshot-version={live.version}
@@ -48,8 +53,7 @@ const LiveFigures = memo(function LiveFigures({
           <span>wire/img</span>
           <span>failed</span>
         </li>
-        {shownModes(live, runMode).map((mode) => {
-          const totals = live.perMode[mode];
+        {shownRows(live, runMode).map(({ mode, totals }) => {
           return (
             <li key={mode} data-testid={`live.${mode}`}>
               <span className="live-mode">
@@ -71,6 +75,16 @@ const LiveFigures = memo(function LiveFigures({
       <p data-testid="live.uplink">
         Uplink ≈ <b>{uplinkText(estimate)}</b> · RTT <b>{formatMs(estimate.rttMs)}</b>
       </p>
+      {reason && (
+        <p
+          className="auto-reason"
+          data-testid="auto.reason"
+          data-candidate={reason.candidate}
+          data-seq={reason.seq}
+        >
+          <b>Auto → {reason.candidate}:</b> {reason.reason}
+        </p>
+      )}
     </section>
   );
 });

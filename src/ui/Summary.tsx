@@ -1,6 +1,5 @@
 import { memo } from 'react';
-import type { LiveSnapshot, ResultRow } from '../app/liveSnapshot';
-import { MODES, type Mode } from '../core/record';
+import { ROW_MODES, type LiveSnapshot, type ResultRow, type RowMode } from '../app/liveSnapshot';
 import { useChartSnapshot } from './charts/useChartSnapshot';
 import { MODE_COLORS, MODE_LABELS, formatBytes, formatMs, formatPercent } from './format';
 import { uplinkText } from './uplinkText';
@@ -23,10 +22,16 @@ export function rowConditionLabel(row: ResultRow, rows: readonly ResultRow[]): s
   return parts.join(', ');
 }
 
-/** Each mode's current row first (empty while the mode has not run), then its earlier rows. */
-export function summaryRows(live: LiveSnapshot): { mode: Mode; row: ResultRow | null; current: boolean }[] {
-  return MODES.flatMap((mode) => {
+/**
+ * Each mode's current row first (empty while the mode has not run), then its earlier rows; auto's
+ * rows only once auto has run.
+ */
+export function summaryRows(
+  live: LiveSnapshot,
+): { mode: RowMode; row: ResultRow | null; current: boolean }[] {
+  return ROW_MODES.flatMap((mode) => {
     const ofMode = live.rows.filter((row) => row.mode === mode);
+    if (mode === 'auto' && ofMode.length === 0) return [];
     const current = ofMode.find((row) => row.current) ?? null;
     return [
       { mode, row: current, current: true },
@@ -76,7 +81,7 @@ const CELL_SEPARATOR = '\u0000';
  * modes' rows and the earlier rows stay as they are.
  */
 const SummaryRow = memo(function SummaryRow(props: {
-  mode: Mode;
+  mode: RowMode;
   current: boolean;
   condition: string;
   backend: string;

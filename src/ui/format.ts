@@ -1,12 +1,13 @@
-import type { Mode } from '../core/record';
+import type { RowMode } from '../app/liveSnapshot';
 
 // The colours live with the charts; re-exported for the components that draw swatches.
 export { MODE_COLORS, PHASE_COLORS } from './charts/palette';
 
-export const MODE_LABELS: Record<Mode, string> = {
+export const MODE_LABELS: Record<RowMode, string> = {
   'on-device': 'On-device',
   offload: 'Offload',
   split: 'Split',
+  auto: 'Auto',
 };
 
 export const PHASE_LABELS = {

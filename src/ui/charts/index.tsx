@@ -11,6 +11,7 @@ import { MODES } from '../../core/record';
 import { AccuracyChart } from './AccuracyChart';
 import { BandwidthChart } from './BandwidthChart';
 import { BytesChart } from './BytesChart';
+import { DecisionChart } from './DecisionChart';
 import { LatencyChart } from './LatencyChart';
 import { RateAccuracyChart } from './RateAccuracyChart';
 import { ThroughputChart } from './ThroughputChart';
@@ -21,9 +22,23 @@ export function Charts() {
   const seenModes = useAppStore(
     useShallow((state) => MODES.filter((m) => state.live.perMode[m].requests > 0)),
   );
-  const shownModes = MODES.filter((m) => mode === 'compare' || m === mode || seenModes.includes(m));
+  // Auto's requests run any kind: the latency charts of the kinds it ran, from the points.
+  const autoModes = useAppStore(
+    useShallow((state) =>
+      state.settings.mode === 'auto' || state.live.auto.requests > 0
+        ? MODES.filter((m) => state.live.points.some((point) => point.mode === m))
+        : [],
+    ),
+  );
+  const showDecisions = useAppStore(
+    (state) => state.settings.mode === 'auto' || state.live.decisions.length > 0,
+  );
+  const shownModes = MODES.filter(
+    (m) => mode === 'compare' || m === mode || seenModes.includes(m) || autoModes.includes(m),
+  );
   return (
     <div className="charts">
+      {showDecisions && <DecisionChart />}
       {shownModes.map((m) => (
         <LatencyChart key={m} mode={m} />
       ))}

@@ -1,11 +1,16 @@
 /** Every colour the charts (and the summary's swatches) draw with, in one place. */
-import type { Mode } from '../../core/record';
+import type { RowMode } from '../../app/liveSnapshot';
 
-export const MODE_COLORS: Record<Mode, string> = {
+export const MODE_COLORS: Record<RowMode, string> = {
   'on-device': '#0e9f6e',
   offload: '#d97706',
   split: '#4f46e5',
+  auto: '#db2777',
 };
+
+/** The decision timeline's chosen-candidate step line and the device slowdown next to it. */
+export const DECISION_COLOR = '#db2777';
+export const SLOWDOWN_COLOR = '#7c3aed';
 
 export const PHASE_COLORS = {
   deviceMs: '#4f46e5',

@@ -1,0 +1,154 @@
+/**
+ * Auto mode on a throttle step (issue 14): 16 images per request, a 250 ms target, WASM, streaming
+ * at 2 Mbit/s up and then at 64 kbit/s. Auto must leave offload within 2 s of the step (when it
+ * was on offload), at most 3 requests that end after the step may miss the target, and the choice
+ * and the reason the page shows must be the newest record's. At slowdown 1× the same step ends on
+ * the device. Runs on a phone-sized page, where the reason and the decision timeline must be on
+ * screen while streaming; the screenshot is kept.
+ */
+import type { Page } from '@playwright/test';
+import type { InferenceRecord } from '../src/core/record';
+import {
+  RunDriver,
+  SplitScopePage,
+  Throttle,
+  expect,
+  horizontalOverflow,
+  keepScreenshot,
+  test,
+} from './fixtures';
+
+test.describe.configure({ mode: 'serial' });
+
+const SLO_MS = 250;
+const IMAGES = 16;
+const BEFORE_STEP_MS = 6000;
+const AFTER_STEP_MS = 8000;
+
+interface StepRun {
+  records: InferenceRecord[];
+  /** Page clock (performance.now()) when the throttle stepped down. */
+  stepAt: number;
+}
+
+const endOf = (record: InferenceRecord) => record.startedAt + record.phases.totalMs;
+const missed = (record: InferenceRecord) => !record.ok || record.phases.totalMs > SLO_MS;
+const describeRun = (records: InferenceRecord[], stepAt: number) =>
+  records
+    .map(
+      (record) =>
+        `${((record.startedAt - stepAt) / 1000).toFixed(2)}s ${record.config}${record.decision?.exploring ? '*' : ''} ${record.phases.totalMs.toFixed(0)}ms` +
+        (record.decision?.predicted ? ` (p90 ${record.decision.predicted.p90Ms.toFixed(0)})` : ''),
+    )
+    .join('; ');
+
+test.describe('auto mode on a throttle step @no-webgpu', () => {
+  let page: Page;
+  let app: SplitScopePage;
+  let driver: RunDriver;
+  let throttle: Throttle;
+
+  test.beforeAll(async ({ browser }) => {
+    page = await browser.newPage({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    app = new SplitScopePage(page);
+    driver = new RunDriver(app);
+    await app.open('?backend=wasm');
+    await app.waitUntilReady(240_000);
+    throttle = await Throttle.attach(page);
+  });
+
+  test.afterAll(async () => {
+    await page.close();
+  });
+
+  /** Streams auto at 2 Mbit/s, steps to 64 kbit/s, streams on; `whileStreaming` runs after the step. */
+  async function stepRun(slowdown: number, whileStreaming?: () => Promise<void>): Promise<StepRun> {
+    await throttle.uplink(2_000_000);
+    await driver.configure({
+      mode: 'auto',
+      imagesPerRequest: IMAGES,
+      slowdown,
+      sloMs: SLO_MS,
+      maxInFlight: 1,
+    });
+    await expect(app.testId('controls.slo')).toHaveValue(String(SLO_MS));
+    await driver.start();
+    // Streaming: requests are answered, and auto has made a priced decision.
+    await expect
+      .poll(async () => (await driver.records()).filter((record) => record.decision?.predicted).length, {
+        timeout: 60_000,
+      })
+      .toBeGreaterThan(3);
+    await page.waitForTimeout(BEFORE_STEP_MS);
+    await throttle.uplink(64_000);
+    const stepAt = await page.evaluate(() => performance.now());
+    await page.waitForTimeout(AFTER_STEP_MS / 2);
+    await whileStreaming?.();
+    await page.waitForTimeout(AFTER_STEP_MS / 2);
+    expect((await app.snapshot()).running, 'still streaming at the end').toBe(true);
+    await driver.stop();
+    await expect
+      .poll(async () => {
+        const { counters } = await app.snapshot();
+        return counters.sent === counters.answered + counters.failed;
+      })
+      .toBe(true);
+    const records = (await driver.records()).filter((record) => record.decision?.policy === 'auto');
+    return { records, stepAt };
+  }
+
+  /** The page's reason line shows the newest record's decision. */
+  async function expectReasonIsLastRecords(records: InferenceRecord[]): Promise<void> {
+    const last = records[records.length - 1]!;
+    const reason = app.testId('auto.reason');
+    await expect(reason).toHaveAttribute('data-candidate', last.decision!.candidate);
+    await expect(reason).toHaveAttribute('data-seq', String(last.seq));
+    await expect(reason).toContainText(last.decision!.reason);
+  }
+
+  test('2 Mbit/s to 64 kbit/s at 8× slowdown: leaves offload within 2 s, at most 3 misses', async () => {
+    test.setTimeout(300_000);
+    const testInfo = test.info();
+    const { records, stepAt } = await stepRun(8, async () => {
+      // Phone width while streaming: the reason (sticky strip) and the decision timeline on screen.
+      await app.testId('charts.decisions').evaluate((element) => element.scrollIntoView({ block: 'end' }));
+      await expect(app.testId('auto.reason')).toBeVisible();
+      expect(await app.inViewport('auto.reason'), 'reason on screen').toBe(true);
+      expect(await app.inViewport('charts.decisions.choice'), 'decision timeline on screen').toBe(true);
+      await expect(app.testId('charts.decisions.choice')).not.toHaveAttribute('data-points', '0');
+      const widths = await horizontalOverflow(page);
+      expect(widths.scroll, 'horizontal scroll while streaming').toBeLessThanOrEqual(widths.client);
+      await keepScreenshot(page, testInfo, 'auto-phone-streaming');
+    });
+    const before = records.filter((record) => record.startedAt < stepAt);
+    const after = records.filter((record) => endOf(record) > stepAt);
+    console.warn(`8×: before the step: ${describeRun(before.slice(-6), stepAt)}`);
+    console.warn(`8×: after the step: ${describeRun(after, stepAt)}`);
+    expect(before.length, 'requests before the step').toBeGreaterThan(3);
+    expect(after.length, 'requests after the step').toBeGreaterThan(3);
+
+    const lastBefore = before[before.length - 1]!;
+    if (lastBefore.mode === 'offload') {
+      const left = after.find((record) => record.startedAt >= stepAt && record.mode !== 'offload');
+      expect(left, 'a request that is not offload after the step').toBeDefined();
+      expect(left!.startedAt - stepAt, 'left offload within 2 s of the step').toBeLessThanOrEqual(2000);
+    }
+    const misses = after.filter(missed);
+    expect(
+      misses.length,
+      `requests after the step over ${SLO_MS} ms: ${describeRun(misses, stepAt)}`,
+    ).toBeLessThanOrEqual(3);
+    await expectReasonIsLastRecords(records);
+  });
+
+  test('the same step at 1× ends on on-device', async () => {
+    test.setTimeout(300_000);
+    const { records, stepAt } = await stepRun(1);
+    const after = records.filter((record) => endOf(record) > stepAt);
+    console.warn(`1×: after the step: ${describeRun(after, stepAt)}`);
+    const last = records[records.length - 1]!;
+    expect(last.decision!.candidate, describeRun(after.slice(-5), stepAt)).toBe('full');
+    expect(last.mode).toBe('on-device');
+    await expectReasonIsLastRecords(records);
+  });
+});

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import type { Candidate, PredictionResult } from './costModel';
+import { candidateId } from './costModel';
+import { autoPolicy, staticPolicy } from './policy';
+import { ERROR_WINDOW, PolicyLoop, type DecideContext } from './policyLoop';
+
+const png: Candidate = { kind: 'offload', format: 'png' };
+const onDevice: Candidate = { kind: 'on-device' };
+const c2b2: Candidate = { kind: 'split', levelId: 'c2', bits: 2, exitThreshold: null };
+const candidates = [onDevice, png, c2b2];
+const accuracy = new Map([
+  ['full', 0.935],
+  ['png', 0.935],
+  ['c2-b2', 0.9337],
+]);
+
+function priced(table: Record<string, number | null>) {
+  let calls = 0;
+  const price = (list: readonly Candidate[]): PredictionResult[] => {
+    calls++;
+    return list.map((candidate) => {
+      const id = candidateId(candidate);
+      const ms = table[id];
+      return ms === null || ms === undefined
+        ? { ok: false, candidate: id, missing: ['server time of tail-c2'] }
+        : {
+            ok: true,
+            candidate: id,
+            medianMs: ms,
+            p90Ms: ms * 1.2,
+            phases: { deviceMs: 0, encodeMs: 0, uplinkMs: 0, serverMs: 0, downlinkMs: 0, overheadMs: 0 },
+            wireBytes: 0,
+            exitShare: 0,
+            assumptions: [],
+          };
+    });
+  };
+  return { price, calls: () => calls };
+}
+
+const context = (
+  price: DecideContext['price'],
+  now: number,
+  extra: Partial<DecideContext> = {},
+): DecideContext => ({
+  now,
+  sloMs: 250,
+  candidates,
+  pricingKey: '16|1',
+  price,
+  uplinkBps: 2_000_000,
+  ...extra,
+});
+
+describe('PolicyLoop', () => {
+  it('prices every 250 ms, again at once when the request size or slowdown changes', () => {
+    const loop = new PolicyLoop(autoPolicy(), accuracy);
+    const { price, calls } = priced({ full: 300, png: 100, 'c2-b2': 60 });
+    loop.decide(context(price, 0));
+    loop.decide(context(price, 100));
+    expect(calls()).toBe(1);
+    loop.decide(context(price, 260));
+    expect(calls()).toBe(2);
+    loop.decide(context(price, 270, { pricingKey: '16|8' }));
+    expect(calls()).toBe(3);
+  });
+
+  it('keeps the choice as current, carries every candidate on the record, and shares the array per round', () => {
+    const loop = new PolicyLoop(autoPolicy(), accuracy);
+    const { price } = priced({ full: 300, png: 100, 'c2-b2': 60 });
+    const first = loop.decide(context(price, 0));
+    const second = loop.decide(context(price, 10));
+    // PNG is the most accurate within 250 ms (p90 120 ms).
+    expect(first.record).toMatchObject({
+      policy: 'auto',
+      candidate: 'png',
+      sloMs: 250,
+      predicted: { medianMs: 100, p90Ms: 120 },
+      expectedAccuracy: 0.935,
+      exploring: false,
+      uplinkBps: 2_000_000,
+    });
+    expect(first.record.reason).toMatch(/PNG offload/);
+    expect(first.record.candidates.map((entry) => entry.id)).toEqual(['full', 'png', 'c2-b2']);
+    expect(first.record.candidates[0]).toEqual({
+      id: 'full',
+      medianMs: 300,
+      p90Ms: 360,
+      expectedAccuracy: 0.935,
+    });
+    expect(second.record.candidates).toBe(first.record.candidates);
+    expect(loop.counts).toEqual({ requests: 2, explorations: 0 });
+  });
+
+  it('explores what it cannot price, does not make it current, and re-prices after it', () => {
+    const loop = new PolicyLoop(autoPolicy(), accuracy);
+    const { price, calls } = priced({ full: 100, png: null, 'c2-b2': null });
+    const first = loop.decide(context(price, 0));
+    expect(first.decision.exploring).toBe(true);
+    expect(first.record.predicted).toBeNull();
+    expect(first.record.reason).toMatch(/^Measuring/);
+    loop.decide(context(price, 1));
+    expect(calls()).toBe(2);
+    expect(loop.counts.explorations).toBe(2);
+  });
+
+  it('feeds the measured error against the predicted p90 into the margin', () => {
+    const loop = new PolicyLoop(autoPolicy(), accuracy);
+    // With no errors yet the margin is 25%: PNG's p90 (180 ms) fits 250 / 1.25 = 200 ms.
+    const { price } = priced({ full: 400, png: 150, 'c2-b2': 170 });
+    let decided = loop.decide(context(price, 0));
+    expect(decided.record.candidate).toBe('png');
+    // Every request takes 1.6× its p90: the margin grows to its ceiling (50%) and PNG (p90 180)
+    // no longer fits 250 / 1.5 = 167 ms; nothing does, so the fastest stays.
+    for (let i = 0; i < ERROR_WINDOW + 5; i++)
+      loop.observe(decided.decision, decided.decision.predictedP90Ms! * 1.6);
+    decided = loop.decide(context(price, 1000));
+    expect(decided.decision.margin).toBe(0.5);
+    expect(decided.record.meetsSlo).toBe(false);
+    expect(decided.record.reason).toMatch(/nothing is predicted to meet/);
+  });
+
+  it('runs a static policy over its own candidate, priced every time when asked', () => {
+    const loop = new PolicyLoop(staticPolicy(c2b2), accuracy, 0);
+    const { price, calls } = priced({ 'c2-b2': 60 });
+    const decided = loop.decide(context(price, 0, { candidates: [c2b2] }));
+    loop.decide(context(price, 0, { candidates: [c2b2] }));
+    expect(calls()).toBe(2);
+    expect(decided.record).toMatchObject({
+      policy: 'static c2-b2',
+      candidate: 'c2-b2',
+      predicted: { medianMs: 60, p90Ms: 72 },
+      meetsSlo: true,
+      reason: 'split c2 at 2 bits is fixed.',
+    });
+  });
+});
