@@ -5,9 +5,9 @@
  */
 import { memo, useMemo } from 'react';
 import { Line, LineChart, ResponsiveContainer, XAxis, YAxis } from 'recharts';
-import type { DecisionPoint } from '../../app/liveSnapshot';
 import { LOG, rowsTimeAxis, valueAxis, type LinearAxis } from './axes';
 import { ChartCard, MARGIN, renderTick, type LegendItem } from './ChartCard';
+import { candidateOrder } from './decisionOrder';
 import { DECISION_COLOR, RTT_COLOR, SLOWDOWN_COLOR, UPLINK_COLOR } from './palette';
 import { useChartSnapshot } from './useChartSnapshot';
 
@@ -25,23 +25,6 @@ const LEGEND: LegendItem[] = [
   { label: 'uplink estimate kbit/s (log)', color: UPLINK_COLOR },
   { label: 'device slowdown × (emulated, right)', color: SLOWDOWN_COLOR, dashed: true },
 ];
-
-/** Where a candidate id sits on the axis: on-device, then offload, then split by level and bits. */
-function rankOf(id: string): [number, string] {
-  if (id === 'full') return [0, ''];
-  if (id === 'png') return [1, ''];
-  if (id.startsWith('webp')) return [2, id];
-  return [3, id];
-}
-
-export function candidateOrder(decisions: readonly DecisionPoint[]): string[] {
-  const ids = [...new Set(decisions.map((point) => point.candidate))];
-  return ids.sort((a, b) => {
-    const [rankA, restA] = rankOf(a);
-    const [rankB, restB] = rankOf(b);
-    return rankA - rankB || restA.localeCompare(restB, 'en', { numeric: true });
-  });
-}
 
 interface Row {
   t: number;
