@@ -26,7 +26,8 @@ function shownRows(live: LiveSnapshot, runMode: RunMode): { mode: RowMode; total
   return rows;
 }
 
-const LiveFigures = memo(function LiveFigures({
+/** The strip itself, from a snapshot and the run mode (exported for tests). */
+export const LiveFigures = memo(function LiveFigures({
   live,
   runMode,
   attach,
