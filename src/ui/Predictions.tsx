@@ -21,11 +21,19 @@ export function Predictions() {
   const [view, setView] = useState<PredictionsView | null>(null);
   const [showAll, setShowAll] = useState(false);
 
-  const current = new Set([
-    'full',
-    offloadConfigName(settings.format, settings.webpQuality),
-    splitCandidateId(settings.levelId, settings.bits, settings.exitThreshold),
-  ]);
+  // In auto, the candidate it runs now; in the fixed modes, the ones the settings name.
+  const autoChoice = useAppStore((state) =>
+    state.settings.mode === 'auto' ? (state.live.lastDecision?.candidate ?? null) : null,
+  );
+  const current = new Set(
+    autoChoice
+      ? [autoChoice]
+      : [
+          'full',
+          offloadConfigName(settings.format, settings.webpQuality),
+          splitCandidateId(settings.levelId, settings.bits, settings.exitThreshold),
+        ],
+  );
   // By default on-device, offload, the chosen level and bit-width with each exit, and whatever ran:
   // pricing all ~150 candidates every second is work for the page's main thread.
   const chosenSplit = `${settings.levelId}-b${settings.bits}`;
