@@ -479,6 +479,18 @@ describe('Engine', () => {
       expect(records[2]!.decision!.sloMs).toBe(250);
     });
 
+    it('keeps streaming on the device alone while the server is away', async () => {
+      vi.spyOn(engine.feed.uplink, 'estimate').mockImplementation(() => estimateOf(2_000_000));
+      tail.connected = false;
+      useAppStore.getState().updateSettings({ mode: 'auto', imagesPerRequest: 4, stopAfterImages: 8 });
+      engine.start();
+      await until(() => !useAppStore.getState().running && engine.feed.records.size === 2);
+      const records = engine.feed.records.toArray();
+      expect(records.map((record) => record.config)).toEqual(['full', 'full']);
+      expect(records[0]!.decision!.candidates.map((entry) => entry.id)).toEqual(['full']);
+      expect(tail.pending).toHaveLength(0);
+    });
+
     it('keeps the fixed modes on static policies over their own candidate', async () => {
       useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 4, sloMs: 100 });
       await engine.step();
