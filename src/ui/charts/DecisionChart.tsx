@@ -69,7 +69,9 @@ export const DecisionChart = memo(function DecisionChart() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [decisions, labelKey]);
   const choiceAxis = useMemo(() => {
-    const ticks = labels.map((_, i) => i);
+    // At most about eight labels fit the panel's height; with more, every other (or third) one.
+    const every = Math.ceil(labels.length / 8);
+    const ticks = labels.map((_, i) => i).filter((i) => i % every === 0);
     return {
       domain: [-0.5, Math.max(0.5, labels.length - 0.5)] as [number, number],
       ticks,
