@@ -44,7 +44,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `npx vite build --logLevel warn --outDir ${e2eDist} && node --max-semi-space-size=4 --import tsx server/index.ts --port ${E2E_PORT} --static ${e2eDist}`,
+    command: `npx vite build --logLevel warn --outDir ${e2eDist} && node --max-semi-space-size=4 --heap-growing-percent=10 --import tsx server/index.ts --port ${E2E_PORT} --static ${e2eDist}`,
     url: `http://localhost:${E2E_PORT}/healthz`,
     reuseExistingServer: !process.env.CI,
     timeout: 180_000,

@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   log.info(lines.join('\n'));
   if (!startedWithServerFlags())
     log.warn(
-      `started without ${SERVER_NODE_FLAGS.join(' ')} (npm start and npm run serve pass it): under connection churn RSS may settle about 13 MB higher (server/nodeFlags.ts)`,
+      `started without ${SERVER_NODE_FLAGS.join(' ')} (npm start and npm run serve pass it): under connection churn RSS may rise 20 MB or more before V8 collects (server/nodeFlags.ts)`,
     );
   if (urls.lan[0]) log.info(`scan to open ${urls.lan[0]}\n${await qrCode(urls.lan[0])}`);
 
