@@ -14,6 +14,7 @@ import {
   type MeasuredLatency,
   type PredictionResult,
   type UplinkInput,
+  uplinkInputOf,
 } from '../core/costModel';
 import { createLogger } from '../core/log';
 import {
@@ -159,19 +160,6 @@ export interface PredictionsView {
 const DEVICE_COST_MAX_AGE_MS = 20_000;
 /** Re-measuring candidates that are not running may take at most this share of a run's time. */
 const DEVICE_REFRESH_BUDGET = 0.03;
-
-/**
- * The estimator's relative uncertainty, if it states one: the cost model widens the uplink time by
- * it. (Names the estimator may use; absent means the estimate is taken as exact.)
- */
-function uplinkUncertainty(estimate: { uplinkBps: number | null }): number | undefined {
-  const fields = estimate as unknown as Record<string, unknown>;
-  for (const key of ['uplinkRelativeUncertainty', 'relativeUncertainty'])
-    if (typeof fields[key] === 'number' && Number.isFinite(fields[key])) return fields[key];
-  const absolute = fields['uplinkUncertaintyBps'];
-  if (typeof absolute === 'number' && estimate.uplinkBps) return absolute / estimate.uplinkBps;
-  return undefined;
-}
 
 export class Engine {
   readonly feed = new LiveFeed((snapshot) => useAppStore.getState().publishLive(snapshot));
@@ -1052,11 +1040,7 @@ export class Engine {
   }
 
   private uplinkNow(): UplinkInput {
-    const estimate = this.feed.uplink.estimate();
-    const relativeUncertainty = uplinkUncertainty(estimate);
-    return relativeUncertainty === undefined
-      ? { bps: estimate.uplinkBps }
-      : { bps: estimate.uplinkBps, relativeUncertainty };
+    return uplinkInputOf(this.feed.uplink.estimate());
   }
 
   private syncOffloadSizes(model: CostModel): void {
