@@ -1,6 +1,6 @@
 /**
  * How well the cost model predicts: every record carries the prediction made for it before it
- * ran; for each candidate streamed for 36 requests at 256 and 2000 kbit/s, at slowdown 1× and 8×,
+ * ran; for each candidate streamed for 60 requests at 256 and 2000 kbit/s, at slowdown 1× and 8×,
  * the predictions of the last 30 are held against those 30 requests' measured totals. A timing
  * check on a shared machine, so it runs on request and writes a report:
  *
@@ -10,7 +10,8 @@ import { writeFileSync } from 'node:fs';
 import type { InferenceRecord } from '../src/core/record';
 import { RunDriver, SplitScopePage, Throttle, expect, test, useBackend, type RunOptions } from './fixtures';
 
-const REQUESTS = 36;
+// The first 30 let the uplink estimate settle and fill the cost model with this candidate's own runs.
+const REQUESTS = 60;
 const JUDGED = 30;
 const PER_REQUEST = 16;
 

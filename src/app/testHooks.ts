@@ -2,6 +2,7 @@
  * `window.__splitscope`: a read-only snapshot of the app's counters for tests and for the curious
  * in the console. Every getter returns a copy, so nothing outside can change the app's state.
  */
+import type { UplinkSample } from '../core/uplinkEstimator';
 import type { InferenceRecord } from '../core/record';
 import type { ChartUpdateStats } from './chartScheduler';
 import type { Engine } from './engine';
@@ -24,6 +25,8 @@ export interface SplitScopeTestApi {
   readonly chartUpdates: Record<string, ChartUpdateStats>;
   /** Every record of the session (up to the ring buffer's capacity), oldest first. */
   records(): InferenceRecord[];
+  /** The uplink estimator's samples in its window, oldest first (what the estimate rests on). */
+  uplinkSamples(): UplinkSample[];
 }
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -72,6 +75,9 @@ export function installTestHooks(
     },
     records() {
       return copy(engine.feed.records.toArray());
+    },
+    uplinkSamples() {
+      return copy(engine.feed.uplink.samplesInWindow());
     },
   };
   Object.defineProperty(window, '__splitscope', {

@@ -182,6 +182,81 @@ describe('UplinkEstimator on the DevTools throttle', () => {
         }
   });
 
+  it('follows a step down within 3 s when each request is a message of several quanta (offload, 16 PNGs)', () => {
+    // At 64 kbit/s a 6-quantum message takes 1.1 s, so only two or three arrive within 3 s of the
+    // step: too few for a new clock, but each one bounds the quantum between T/6 and T/5.
+    for (const [from, to] of [
+      [1_000_000, 64_000],
+      [2_000_000, 256_000],
+    ] as const)
+      for (const clockErrorMs of [0, 1])
+        for (const seed of [1, 2, 3, 4, 5]) {
+          const random = seededRandom(seed * 7);
+          const changeAt = 5000;
+          const samples = simulateStream({
+            segments: [
+              { fromMs: -500 * random(), bps: from },
+              { fromMs: changeAt, bps: to },
+            ],
+            bytes: 8600,
+            inFlight: 1,
+            durationMs: changeAt + 5000,
+            cycleMs: [15, 30],
+            arrivalJitterMs: 0.8,
+            replyMs: 40,
+            clockErrorMs,
+            random,
+          });
+          const estimator = new UplinkEstimator();
+          let lastWrongAt = changeAt;
+          for (const sample of samples) {
+            estimator.add(sample);
+            const { uplinkBps } = estimator.estimate();
+            if (sample.arrivedAt > changeAt && (uplinkBps === null || Math.abs(uplinkBps / to - 1) > 0.15))
+              lastWrongAt = sample.arrivedAt;
+          }
+          expect(
+            lastWrongAt - changeAt,
+            `${from} -> ${to}, clock error ${clockErrorMs} ms, seed ${seed}`,
+          ).toBeLessThan(3000);
+        }
+  });
+
+  it('after a step down, reads the newest messages that agree rather than saying unknown (recorded live)', () => {
+    // Recorded in Chromium 156: offload, 16 PNGs per request, 1000 kbit/s stepped to 64 kbit/s at
+    // page time 9471. The message in flight was released at once (sent 9435, 48 ms); then a probe of
+    // 8 quanta (11,203 B) took 1461 ms, and the request queued behind it went out with it. The old
+    // messages bound the quantum to 11–14 ms, the probe to 183–209 ms: together they contradict.
+    // [sentAt, arrivedAt, wireBytes, networkMs]
+    const recorded: [number, number, number, number][] = [
+      [7944.85, 8012.83, 8844, 69.39],
+      [8047.9, 8121.52, 8083, 74.85],
+      [8149.79, 8217.17, 7861, 68.83],
+      [8246.53, 8324.97, 9088, 79.65],
+      [8355.69, 8420.86, 8942, 66.41],
+      [8447.91, 8517.65, 8435, 71.02],
+      [8547.22, 8613.57, 8692, 67.55],
+      [8640.22, 8709.79, 8742, 71.0],
+      [8740.18, 8805.43, 8897, 66.21],
+      [8845.33, 8912.91, 8243, 68.8],
+      [8942.73, 9008.97, 8703, 67.4],
+      [9038.98, 9105.17, 8038, 67.3],
+      [9136.68, 9212.68, 8888, 77.26],
+      [9240.3, 9308.72, 8694, 69.42],
+      [9338.88, 9405.76, 7626, 68.13],
+      [9435.11, 9482.06, 8171, 48.04],
+      [9525.09, 10986.7, 11203, 1462.58],
+      [9528.25, 10987.05, 8259, 1460.51],
+    ];
+    const estimator = new UplinkEstimator();
+    for (const [sentAt, arrivedAt, wireBytes, networkMs] of recorded)
+      estimator.add({ sentAt, arrivedAt, wireBytes, networkMs });
+    const estimate = estimator.estimate();
+    expect(estimate.method).toBe('transfer-bounds');
+    expect(Math.abs(estimate.uplinkBps! / 64_000 - 1)).toBeLessThan(0.15);
+    expect(inside(estimate, 64_000)).toBe(true);
+  });
+
   it('shows unknown on an idle unthrottled link, and what the probes bound', () => {
     const random = seededRandom(11);
     // Loopback: probes arrive 0.3-3 ms after they are sent.
@@ -311,8 +386,18 @@ describe('probe sizes', () => {
     expect(idleProbeQuanta(known(12, 990_000, 1_010_000))).toBe(8);
   });
 
-  it('probes a stream only on a fast link whose fit is ambiguous', () => {
+  it('probes a stream only on a fast link whose fit is ambiguous, or that no clock fits', () => {
     expect(streamProbeQuanta(unknown)).toBeNull();
+    // Only an upper bound (one-quantum transfers): a fast throttled link with no clock.
+    const bounded = (highBps: number): BandwidthEstimate => ({
+      ...unknown,
+      uplinkHighBps: highBps,
+      method: 'transfer-bounds',
+    });
+    expect(streamProbeQuanta(bounded(1_169_000))).toBe(10);
+    expect(streamProbeQuanta(bounded(256_000))).toBeNull();
+    // Bounded from both sides without a figure is not this case (the bounds contradict nothing).
+    expect(streamProbeQuanta({ ...bounded(2_000_000), uplinkLowBps: 1_000_000 })).toBeNull();
     expect(streamProbeQuanta(known(6, 1_990_000, 2_010_000))).toBeNull();
     expect(streamProbeQuanta(known(12, 1_000_000, 2_000_000))).toBe(8);
     expect(streamProbeQuanta(known(6, 2_000_000, 4_000_000))).toBe(16);
