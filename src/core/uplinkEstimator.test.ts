@@ -257,6 +257,68 @@ describe('UplinkEstimator on the DevTools throttle', () => {
     expect(inside(estimate, 64_000)).toBe(true);
   });
 
+  it('holds its clock for a moment that no clock fits, when nothing since contradicts it (recorded live)', () => {
+    // Recorded in Chromium 156: split c4-b2, 16 images per request, a steady 1000 kbit/s throttle,
+    // one-quantum messages whose arrivals jitter by a few ms against a 12 ms comb.
+    // [sentAt, arrivedAt, wireBytes, networkMs]
+    const recorded: [number, number, number, number][] = [
+      [4730.32, 4743.24, 793, 14.09],
+      [4774.19, 4781.35, 793, 7.52],
+      [4853.03, 4861.03, 793, 19.43],
+      [4936.1, 4947.49, 793, 12.25],
+      [4996.77, 5005.47, 793, 9.04],
+      [5022.95, 5028.74, 793, 6.18],
+      [5058.18, 5065.49, 793, 7.78],
+      [5102.09, 5115.36, 793, 14.26],
+      [5149.9, 5167.87, 793, 18.93],
+      [5201.5, 5209.33, 793, 8.04],
+      [5234.46, 5245.18, 793, 11.02],
+      [5261.86, 5269.42, 793, 8.27],
+      [5320.7, 5328.8, 793, 8.21],
+      [5347.76, 5355.21, 793, 8.8],
+      [5391.57, 5401.21, 793, 14.92],
+      [5439.88, 5449.62, 793, 14.59],
+      [5479.87, 5486.13, 793, 6.48],
+      [5505.8, 5509.35, 793, 3.82],
+      [5547.7, 5557.22, 793, 9.75],
+      [5573.37, 5581.44, 793, 8.36],
+      [5603.08, 5605.63, 793, 2.78],
+      [5645.91, 5653.6, 793, 8.4],
+      [5675.27, 5689.31, 793, 17.22],
+      [5729.62, 5736.97, 793, 7.83],
+      [5787.77, 5799.09, 793, 11.61],
+      [5821.05, 5833.54, 793, 14.93],
+      [5866.21, 5880.96, 793, 15.31],
+      [5899.45, 5904.9, 793, 5.61],
+      [5926.19, 5942.34, 793, 16.37],
+      [5968.16, 5978.8, 793, 13.57],
+      [6003.96, 6013.59, 793, 9.78],
+      [6040.18, 6048.76, 793, 8.72],
+      [6064.11, 6073.56, 793, 9.75],
+      [6107.87, 6121.84, 793, 14.32],
+      [6146.95, 6157.55, 793, 10.86],
+      [6173.83, 6181.34, 793, 7.64],
+      [6216.16, 6228.98, 793, 13.08],
+      [6258.92, 6265.45, 793, 9.75],
+      [6289.55, 6301.37, 793, 12.48],
+      [6323.12, 6340.19, 793, 17.27],
+      [6377.87, 6385.59, 793, 7.97],
+      [6401.17, 6408.68, 793, 7.78],
+    ];
+    const estimator = new UplinkEstimator();
+    let firstFitAt: number | null = null;
+    for (const [sentAt, arrivedAt, wireBytes, networkMs] of recorded) {
+      estimator.add({ sentAt, arrivedAt, wireBytes, networkMs });
+      const { uplinkBps } = estimator.estimate();
+      if (uplinkBps !== null && firstFitAt === null) firstFitAt = arrivedAt;
+      if (firstFitAt !== null) {
+        expect(uplinkBps, `at ${arrivedAt}`).not.toBeNull();
+        expect(Math.abs(uplinkBps! / 1_000_000 - 1)).toBeLessThan(0.02);
+      }
+    }
+    expect(firstFitAt).not.toBeNull();
+  });
+
   it('shows unknown on an idle unthrottled link, and what the probes bound', () => {
     const random = seededRandom(11);
     // Loopback: probes arrive 0.3-3 ms after they are sent.

@@ -100,6 +100,8 @@ const MIN_FIT_MESSAGES = 5;
 const MAX_CHANCE_FIT = 1e-4;
 /** The estimate is recomputed at most this often (arrival clock), not on every sample. */
 const RECOMPUTE_EVERY_MS = 50;
+/** How long after its clock was last fitted an estimate may stand while no clock fits (arrival clock). */
+const HOLD_FIT_MS = 1000;
 
 /**
  * How far an arrival may sit from its tick: a sixth of Q (so a random arrival is on a tick one time
@@ -407,6 +409,8 @@ export class UplinkEstimator {
   /** Arrival of the newest sample that left the window: the link was busy until then. */
   private evictedArrival = Number.NEGATIVE_INFINITY;
   private cached: BandwidthEstimate | null = null;
+  /** The newest clock fit and the arrival it was made at, for a moment when none fits. */
+  private lastFit: { estimate: BandwidthEstimate; atArrival: number } | null = null;
   private cachedAtArrival = Number.NEGATIVE_INFINITY;
   private newestArrival = Number.NEGATIVE_INFINITY;
 
@@ -486,7 +490,7 @@ export class UplinkEstimator {
       const lowBps = (QUANTUM_BITS * 1000) / (fit.quantumMs + halfWidth);
       const shortestMs = Math.min(fit.quantumMs - halfWidth, fit.shortestCompetingMs);
       const highBps = (QUANTUM_BITS * 1000) / Math.max(shortestMs, 1e-3);
-      return {
+      const estimate: BandwidthEstimate = {
         uplinkBps,
         uplinkLowBps: lowBps,
         uplinkHighBps: highBps,
@@ -495,21 +499,42 @@ export class UplinkEstimator {
         method: 'quantum-clock',
         ...base,
       };
+      this.lastFit = { estimate, atArrival: newest };
+      return estimate;
     }
     // No clock fits: bound the bandwidth by the newest messages' transfers (older ones may predate
     // a change of conditions).
     const recent = messages.filter((m) => m.arrivedAt >= newest - this.windowMs / 2);
     const pool = recent.length >= 3 ? recent : messages.slice(-3);
-    const bounds = boundsEstimate(pool);
-    if (bounds.method !== 'none') return { ...bounds, ...base };
+    let bounds = boundsEstimate(pool);
     // The pool contradicts itself: conditions changed inside it, and the newest messages that
     // agree with each other are what the link is now (after a step down, a few slow messages of
     // several quanta behind many fast ones).
-    for (let from = 1; from < pool.length; from++) {
+    for (let from = 1; bounds.method === 'none' && from < pool.length; from++) {
       const newer = boundsEstimate(pool.slice(from));
-      if (newer.method !== 'none') return { ...newer, ...base };
+      if (newer.method !== 'none') bounds = newer;
     }
-    return { ...bounds, ...base };
+    if (bounds.uplinkBps !== null) return { ...bounds, ...base };
+    return { ...(this.heldFit(messages, newest) ?? bounds), ...base };
+  }
+
+  /**
+   * The newest clock fit, for up to HOLD_FIT_MS after it, while no message since contradicts it:
+   * a fast link's comb is blurred now and then by arrival jitter of a few ms (recorded live at
+   * 1000 kbit/s: a fit at 5654 ms lost at 5881 ms and not found again for 500 ms), and "unknown"
+   * would then claim to know less than the last second showed.
+   */
+  private heldFit(messages: Message[], newest: number): BandwidthEstimate | null {
+    const held = this.lastFit;
+    if (!held || newest - held.atArrival > HOLD_FIT_MS) return null;
+    const quantumMs = held.estimate.quantumMs!;
+    // The jitter that blurred the comb also stretches transfers by a few ms, so a message
+    // contradicts the clock only when it took half a quantum longer than its quanta allow.
+    const slack = Math.max(TRANSFER_JITTER_MS, quantumMs / 2);
+    const since = messages.filter((message) => message.arrivedAt > held.atArrival && message.idle);
+    return since.every((message) => message.transferMs <= message.quanta * quantumMs + slack)
+      ? held.estimate
+      : null;
   }
 
   clear(): void {
@@ -518,6 +543,7 @@ export class UplinkEstimator {
     this.cached = null;
     this.cachedAtArrival = Number.NEGATIVE_INFINITY;
     this.newestArrival = Number.NEGATIVE_INFINITY;
+    this.lastFit = null;
   }
 }
 
