@@ -570,25 +570,19 @@ export function idleProbeQuanta(estimate: BandwidthEstimate): number {
 }
 
 /**
- * Quanta of a probe worth sending while requests stream, or null for none. Only a fast link needs
- * one, in two cases. Its clock fit is ambiguous: with a steady request cycle, one-quantum requests
- * that skip the same number of ticks every time fit Q and 2Q alike, and a message of many quanta
- * tells them apart (its transfer lies between (n-1)·Q and n·Q). Or no clock fits at all while the
- * transfers say the link is throttled and fast: arrival jitter of a few ms blurs a 12 ms comb
- * (measured live at 1000 kbit/s, 16 split images per request: the estimate fell back to
- * "unknown, at most 1.17 Mbit/s" in 14 of 425 reads), and one-quantum requests bound Q from below
- * only; a probe of several quanta bounds it from above.
+ * Quanta of a probe worth sending while requests stream, or null for none. Only a fast link whose
+ * clock fit is ambiguous needs one: with a steady request cycle, one-quantum requests that skip
+ * the same number of ticks every time fit Q and 2Q alike, and a message of many quanta tells them
+ * apart (its transfer lies between (n-1)·Q and n·Q). A stream that no clock fits gets none: the
+ * bounds that would size it rest partly on messages from before any change of conditions, and a
+ * probe sized for a fast link that has just slowed (tried: 1000 → 64 kbit/s) holds the next
+ * request behind it for seconds. The estimator's hold of its last fit covers the moments that
+ * arrival jitter blurs a fast comb.
  */
 export function streamProbeQuanta(estimate: BandwidthEstimate): number | null {
   const { quantumMs, uplinkLowBps, uplinkHighBps } = estimate;
-  const size = (q: number) => Math.min(16, Math.max(4, Math.round(STREAM_PROBE_TARGET_MS / q)));
-  if (quantumMs === null) {
-    if (uplinkHighBps === null || uplinkLowBps !== null) return null;
-    const shortestQuantumMs = (QUANTUM_BITS * 1000) / uplinkHighBps;
-    return shortestQuantumMs <= STREAM_PROBE_MAX_QUANTUM_MS ? size(shortestQuantumMs) : null;
-  }
-  if (quantumMs > STREAM_PROBE_MAX_QUANTUM_MS) return null;
+  if (quantumMs === null || quantumMs > STREAM_PROBE_MAX_QUANTUM_MS) return null;
   if (uplinkLowBps !== null && uplinkHighBps !== null && uplinkHighBps / uplinkLowBps < AMBIGUOUS_RATIO)
     return null;
-  return size(quantumMs);
+  return Math.min(16, Math.max(4, Math.round(STREAM_PROBE_TARGET_MS / quantumMs)));
 }
