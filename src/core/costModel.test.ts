@@ -184,11 +184,10 @@ describe('CostModel', () => {
     expect(twoQuanta.assumptions).toContain('server time of tail-c2 taken from tail-c4');
   });
 
-  it("uses the candidate's own quantum phase once it has enough replies", () => {
+  /** A model that has seen 8 one-quantum c4-b2 replies, each `phase` of a quantum late at `bps`. */
+  function phaseLockedModel(bps: number, phase: number): CostModel {
     const model = new CostModel(manifest, { phaseSamples: 8 });
     model.addDeviceRun('head-c4', 16, 1, 5, 0);
-    const q = quantumMs(256_000);
-    // Phase-locked: every message waits 0.4 of a quantum.
     for (let i = 0; i < 8; i++)
       model.observeRecord(
         networkRecord({
@@ -197,11 +196,18 @@ describe('CostModel', () => {
           images: 16,
           wireBytes: 804,
           payloadBytes: 784,
-          uplinkMs: 0.4 * q,
+          uplinkMs: phase * quantumMs(bps),
           serverMs: 3,
         }),
-        256_000,
+        bps,
       );
+    return model;
+  }
+
+  it("uses the candidate's own quantum phase once it has enough replies", () => {
+    const q = quantumMs(256_000);
+    // Phase-locked: every message waits 0.4 of a quantum.
+    const model = phaseLockedModel(256_000, 0.4);
     const prediction = ok(
       model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: 256_000 } }),
     );
@@ -211,23 +217,9 @@ describe('CostModel', () => {
   });
 
   it('ignores phases measured against a quantum the estimate has since left', () => {
-    const model = new CostModel(manifest, { phaseSamples: 8 });
-    model.addDeviceRun('head-c4', 16, 1, 5, 0);
     const fast = quantumMs(2_000_000);
     // Read against a 2 Mbit/s estimate, each message's phase was 0.9 of a quantum.
-    for (let i = 0; i < 8; i++)
-      model.observeRecord(
-        networkRecord({
-          mode: 'split',
-          config: 'c4-b2',
-          images: 16,
-          wireBytes: 804,
-          payloadBytes: 784,
-          uplinkMs: 0.9 * fast,
-          serverMs: 3,
-        }),
-        2_000_000,
-      );
+    const model = phaseLockedModel(2_000_000, 0.9);
     const atFast = ok(model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: 2_000_000 } }));
     expect(atFast.phases.uplinkMs).toBeCloseTo(0.9 * fast, 6);
     // Near that estimate (5% off) the same phases still apply.

@@ -25,6 +25,19 @@ function estimateOf(samples: UplinkSample[], estimator = new UplinkEstimator()):
 const inside = (estimate: BandwidthEstimate, bps: number) =>
   (estimate.uplinkLowBps ?? 0) <= bps * 1.0001 && bps <= (estimate.uplinkHighBps ?? Infinity) * 1.0001;
 
+/** How long after `changeAt` the estimate last stood outside ±15% of `toBps` (or unknown). */
+function settleMs(samples: UplinkSample[], changeAt: number, toBps: number): number {
+  const estimator = new UplinkEstimator();
+  let lastWrongAt = changeAt;
+  for (const sample of samples) {
+    estimator.add(sample);
+    const { uplinkBps } = estimator.estimate();
+    if (sample.arrivedAt > changeAt && (uplinkBps === null || Math.abs(uplinkBps / toBps - 1) > 0.15))
+      lastWrongAt = sample.arrivedAt;
+  }
+  return lastWrongAt - changeAt;
+}
+
 function stream(overrides: Partial<StreamOptions> & { bps: number; seed: number }): UplinkSample[] {
   const random = seededRandom(overrides.seed);
   return simulateStream({
@@ -167,16 +180,8 @@ describe('UplinkEstimator on the DevTools throttle', () => {
             probe: { bytes: 8000, everyMs: 3000 },
             random,
           });
-          const estimator = new UplinkEstimator();
-          let lastWrongAt = changeAt;
-          for (const sample of samples) {
-            estimator.add(sample);
-            const { uplinkBps } = estimator.estimate();
-            if (sample.arrivedAt > changeAt && (uplinkBps === null || Math.abs(uplinkBps / to - 1) > 0.15))
-              lastWrongAt = sample.arrivedAt;
-          }
           expect(
-            lastWrongAt - changeAt,
+            settleMs(samples, changeAt, to),
             `${from} -> ${to}, ${inFlight} in flight, seed ${seed}`,
           ).toBeLessThan(3000);
         }
@@ -207,16 +212,8 @@ describe('UplinkEstimator on the DevTools throttle', () => {
             clockErrorMs,
             random,
           });
-          const estimator = new UplinkEstimator();
-          let lastWrongAt = changeAt;
-          for (const sample of samples) {
-            estimator.add(sample);
-            const { uplinkBps } = estimator.estimate();
-            if (sample.arrivedAt > changeAt && (uplinkBps === null || Math.abs(uplinkBps / to - 1) > 0.15))
-              lastWrongAt = sample.arrivedAt;
-          }
           expect(
-            lastWrongAt - changeAt,
+            settleMs(samples, changeAt, to),
             `${from} -> ${to}, clock error ${clockErrorMs} ms, seed ${seed}`,
           ).toBeLessThan(3000);
         }
