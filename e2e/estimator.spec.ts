@@ -41,7 +41,7 @@ const errorOf = (bps: number | null, truthKbps: number) =>
 
 test('the uplink estimate lies within ±15% of a fixed throttle after 5 s, and follows a step within 3 s @no-webgpu', async ({
   page,
-}) => {
+}, testInfo) => {
   test.skip(!process.env.SPLITSCOPE_PERF, 'timing check, run with SPLITSCOPE_PERF=1');
   test.setTimeout(3_600_000);
   const app = new SplitScopePage(page);
@@ -51,6 +51,10 @@ test('the uplink estimate lies within ±15% of a fixed throttle after 5 s, and f
   const throttle = await Throttle.attach(page);
   const driver = new RunDriver(app);
   const readEstimate = async () => (await app.snapshot()).estimate.uplinkBps;
+  const uplinkSamples = () =>
+    page.evaluate(() =>
+      (window as unknown as { __splitscope: { uplinkSamples(): unknown[] } }).__splitscope.uplinkSamples(),
+    );
   const endStream = async () => {
     await driver.stop();
     await driver.waitForRunEnd(120_000);
@@ -68,7 +72,15 @@ test('the uplink estimate lies within ±15% of a fixed throttle after 5 s, and f
           await driver.configure({ ...options, imagesPerRequest: perRequest, stopAfterImages: 0 });
           await driver.start();
           await page.waitForTimeout(STREAM_MS);
-          estimates.push(await readEstimate());
+          const estimate = await readEstimate();
+          estimates.push(estimate);
+          const error = errorOf(estimate, kbps);
+          if (error === null || Math.abs(error) > TOLERANCE)
+            // What the estimate rested on, for replaying the miss in a unit test.
+            writeFileSync(
+              testInfo.outputPath(`miss-${kbps}-${options.mode}-${perRequest}-run${run + 1}.json`),
+              JSON.stringify({ estimate: (await app.snapshot()).estimate, samples: await uplinkSamples() }),
+            );
           await endStream();
         }
         const errors = estimates.map((estimate) => errorOf(estimate, kbps));
@@ -129,7 +141,8 @@ test('the uplink estimate lies within ±15% of a fixed throttle after 5 s, and f
     `Written by \`SPLITSCOPE_PERF=1 SPLITSCOPE_ESTIMATOR_REPORT=… npx playwright test e2e/estimator.spec.ts\` on ${new Date().toISOString()}.`,
     `WASM backend, the app's default requests in flight, the DevTools throttle (CDP \`Network.emulateNetworkConditions\`) on the uplink.`,
     `Each cell: ${RUNS} runs; each run clears the session (and the estimator), streams for ${STREAM_MS / 1000} s and reads the estimate.`,
-    `Target: within ±${TOLERANCE * 100}% of the throttle. "unknown" is the estimator declining to give a figure, which counts as a miss here.`,
+    `Target: within ±${TOLERANCE * 100}% of the throttle. "unknown" is the estimator declining to give a figure, which counts as a miss here;`,
+    'each miss leaves the samples the estimate rested on in the test output (miss-*.json), for replaying it in a unit test.',
     '',
     '| throttle kbit/s | mode | images/request | estimate kbit/s (runs) | error % (runs) |',
     '| ---: | --- | ---: | --- | --- |',
