@@ -70,6 +70,23 @@ describe('autoPolicy', () => {
     );
   });
 
+  it('counts accuracies within the manifest’s resolution as equal and takes the fastest of them', () => {
+    // At 1× on a slow link: c4-b3 (93.67%) and the full model (93.50%) both fit; 0.17 points on
+    // 10,000 images is within one standard error, so the device's own 60 ms wins.
+    const c4b3: Candidate = { kind: 'split', levelId: 'c4', bits: 3, exitThreshold: null };
+    const decision = auto.decide(
+      input([view(c4b3, 195, 0.9367), view(onDevice, 60, 0.935), view(png, 1300, 0.935)]),
+    );
+    expect(decision.id).toBe('full');
+    expect(decision.reason).toMatch(/PNG offload needs ~1300 ms|as accurate as any candidate/);
+    // A clear gain in accuracy still wins over speed.
+    const clear = auto.decide(input([view(c4b3, 195, 0.945), view(onDevice, 60, 0.935)]));
+    expect(clear.id).toBe('c4-b3');
+    // Once on the device, a split equal within the resolution does not take over.
+    const stay = auto.decide(input([view(c4b3, 50, 0.9367), view(onDevice, 52, 0.935)], { current: 'full' }));
+    expect(stay.id).toBe('full');
+  });
+
   it('widens its margin with the predictor’s recent error', () => {
     const candidates = [view(c4b4, 200, 0.9384), view(c2b2, 150, 0.9337)];
     expect(auto.decide(input(candidates, { recentErrors: [0.01, 0.02] })).id).toBe('c4-b4');
@@ -145,7 +162,9 @@ describe('autoPolicy', () => {
                 .filter((entry) => entry.prediction.ok && entry.prediction.p90Ms <= budget)
                 .map((entry) => entry.expectedAccuracy!),
             );
-            expect(decision.expectedAccuracy!).toBeGreaterThanOrEqual(best - 0.002 - 1e-12);
+            // Within the accuracy resolution (0.25 pt: equals, the fastest taken) plus the
+            // hysteresis (0.2 pt: the current one kept) of the most accurate that meets it.
+            expect(decision.expectedAccuracy!).toBeGreaterThanOrEqual(best - 0.0025 - 0.002 - 1e-12);
           }
         },
       ),
