@@ -138,10 +138,20 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     const testInfo = test.info();
     const run = await stepRun(8, async () => {
       // Phone width while streaming: the reason (sticky strip) and the decision timeline on screen.
-      await app.testId('charts.decisions').evaluate((element) => element.scrollIntoView({ block: 'end' }));
+      // Polled: cards above the timeline grow while streaming starts (the summary's auto row, the
+      // current image's codes), which can push it down between the scroll and the check.
+      await expect
+        .poll(
+          async () => {
+            await app
+              .testId('charts.decisions')
+              .evaluate((element) => element.scrollIntoView({ block: 'end' }));
+            return (await app.inViewport('auto.reason')) && (await app.inViewport('charts.decisions.choice'));
+          },
+          { message: 'the reason and the decision timeline on screen', timeout: 10_000 },
+        )
+        .toBe(true);
       await expect(app.testId('auto.reason')).toBeVisible();
-      expect(await app.inViewport('auto.reason'), 'reason on screen').toBe(true);
-      expect(await app.inViewport('charts.decisions.choice'), 'decision timeline on screen').toBe(true);
       await expect(app.testId('charts.decisions.choice')).not.toHaveAttribute('data-points', '0');
       const widths = await horizontalOverflow(page);
       expect(widths.scroll, 'horizontal scroll while streaming').toBeLessThanOrEqual(widths.client);
