@@ -1,7 +1,7 @@
 import { memo, useMemo } from 'react';
-import { Line, LineChart, ResponsiveContainer, XAxis, YAxis } from 'recharts';
+import { Line, LineChart, ResponsiveContainer, YAxis } from 'recharts';
 import { FROM_ZERO, LOG, rowsTimeAxis, valueAxis } from './axes';
-import { CHART_HEIGHT, ChartCard, MARGIN, renderTick, type LegendItem } from './ChartCard';
+import { CHART_HEIGHT, ChartCard, MARGIN, renderTick, sessionTimeXAxis, type LegendItem } from './ChartCard';
 import { RTT_COLOR, UPLINK_COLOR } from './palette';
 import { useChartSnapshot } from './useChartSnapshot';
 
@@ -32,16 +32,7 @@ export const BandwidthChart = memo(function BandwidthChart() {
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <LineChart data={estimates} margin={MARGIN}>
-          <XAxis
-            dataKey="t"
-            type="number"
-            domain={axes.x.domain}
-            ticks={axes.x.ticks}
-            unit=" s"
-            tick={renderTick}
-            interval={0}
-            tickFormatter={axes.x.format}
-          />
+          {sessionTimeXAxis(axes.x)}
           <YAxis
             yAxisId="bw"
             unit=" kb/s"

@@ -1,5 +1,7 @@
 /** The frame every chart draws in: its card, its HTML legend, and the plain-SVG tick labels. */
 import { memo, type ReactNode } from 'react';
+import { XAxis } from 'recharts';
+import type { TimeAxis } from './axes';
 import { TICK_COLOR } from './palette';
 
 export const CHART_HEIGHT = 200;
@@ -34,6 +36,25 @@ export function renderTick(props: BaseTickContentProps) {
       {label}
       {typeof unit === 'string' ? unit : ''}
     </text>
+  );
+}
+
+/**
+ * The session-time x axis (seconds) the time charts share. A function returning the element, not
+ * a component: recharts finds its axes among a chart's children by their type.
+ */
+export function sessionTimeXAxis(axis: TimeAxis) {
+  return (
+    <XAxis
+      dataKey="t"
+      type="number"
+      domain={axis.domain}
+      ticks={axis.ticks}
+      unit=" s"
+      tick={renderTick}
+      interval={0}
+      tickFormatter={axis.format}
+    />
   );
 }
 

@@ -4,9 +4,9 @@
  * time axis, the uplink estimate each decision was made with and the device's emulated slowdown.
  */
 import { memo, useMemo } from 'react';
-import { Line, LineChart, ResponsiveContainer, XAxis, YAxis } from 'recharts';
+import { Line, LineChart, ResponsiveContainer, YAxis } from 'recharts';
 import { LOG, rowsTimeAxis, valueAxis, type LinearAxis } from './axes';
-import { ChartCard, MARGIN, renderTick, type LegendItem } from './ChartCard';
+import { ChartCard, MARGIN, renderTick, sessionTimeXAxis, type LegendItem } from './ChartCard';
 import { candidateOrder } from './decisionOrder';
 import { DECISION_COLOR, RTT_COLOR, SLOWDOWN_COLOR, UPLINK_COLOR } from './palette';
 import { useChartSnapshot } from './useChartSnapshot';
@@ -96,16 +96,7 @@ export const DecisionChart = memo(function DecisionChart() {
       <div data-testid="charts.decisions.choice" data-candidates={labelKey} data-points={rows.length}>
         <ResponsiveContainer width="100%" height={CHOICE_HEIGHT}>
           <LineChart data={rows} margin={MARGIN}>
-            <XAxis
-              dataKey="t"
-              type="number"
-              domain={axes.x.domain}
-              ticks={axes.x.ticks}
-              unit=" s"
-              tick={renderTick}
-              interval={0}
-              tickFormatter={axes.x.format}
-            />
+            {sessionTimeXAxis(axes.x)}
             <YAxis
               yAxisId="choice"
               type="number"
@@ -147,16 +138,7 @@ export const DecisionChart = memo(function DecisionChart() {
       </div>
       <ResponsiveContainer width="100%" height={CONTEXT_HEIGHT}>
         <LineChart data={rows} margin={MARGIN}>
-          <XAxis
-            dataKey="t"
-            type="number"
-            domain={axes.x.domain}
-            ticks={axes.x.ticks}
-            unit=" s"
-            tick={renderTick}
-            interval={0}
-            tickFormatter={axes.x.format}
-          />
+          {sessionTimeXAxis(axes.x)}
           <YAxis
             yAxisId="bw"
             unit=" kb/s"

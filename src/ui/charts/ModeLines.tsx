@@ -1,11 +1,11 @@
 /** A line per mode over session time: the shape of the bytes, accuracy and throughput charts. */
 import { useMemo } from 'react';
-import { Line, LineChart, ResponsiveContainer, XAxis, YAxis } from 'recharts';
+import { Line, LineChart, ResponsiveContainer, YAxis } from 'recharts';
 import type { LivePoint } from '../../app/liveSnapshot';
 import { MODES, type Mode } from '../../core/record';
 import { MODE_LABELS } from '../format';
 import { rowsTimeAxis, valueAxis, type ValueAxis } from './axes';
-import { CHART_HEIGHT, ChartCard, MARGIN, SMALL_DOT, renderTick } from './ChartCard';
+import { CHART_HEIGHT, ChartCard, MARGIN, SMALL_DOT, renderTick, sessionTimeXAxis } from './ChartCard';
 import { MODE_COLORS, REFERENCE_COLOR } from './palette';
 
 export interface ReferenceLevel {
@@ -70,16 +70,7 @@ export function ModeLines(props: {
     >
       <ResponsiveContainer width="100%" height={CHART_HEIGHT}>
         <LineChart data={props.rows} margin={MARGIN}>
-          <XAxis
-            dataKey="t"
-            type="number"
-            domain={xAxis.domain}
-            ticks={xAxis.ticks}
-            unit=" s"
-            tick={renderTick}
-            interval={0}
-            tickFormatter={xAxis.format}
-          />
+          {sessionTimeXAxis(xAxis)}
           <YAxis
             unit={props.unit}
             width={62}
