@@ -1039,6 +1039,11 @@ export class Engine {
     return { kind: 'offload', format: settings.format };
   }
 
+  /** The cost model's samples by key (copies): what its predictions rest on. */
+  costSamples(prefix = ''): Record<string, number[]> {
+    return this.costModel?.samplesOf(prefix) ?? {};
+  }
+
   private uplinkNow(): UplinkInput {
     return uplinkInputOf(this.feed.uplink.estimate());
   }

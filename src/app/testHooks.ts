@@ -27,6 +27,8 @@ export interface SplitScopeTestApi {
   records(): InferenceRecord[];
   /** The uplink estimator's samples in its window, oldest first (what the estimate rests on). */
   uplinkSamples(): UplinkSample[];
+  /** The cost model's samples whose keys start with `prefix` (what the predictions rest on). */
+  costSamples(prefix?: string): Record<string, number[]>;
 }
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -78,6 +80,9 @@ export function installTestHooks(
     },
     uplinkSamples() {
       return copy(engine.feed.uplink.samplesInWindow());
+    },
+    costSamples(prefix = '') {
+      return engine.costSamples(prefix);
     },
   };
   Object.defineProperty(window, '__splitscope', {

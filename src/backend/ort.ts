@@ -9,6 +9,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { createLogger } from '../core/log';
+import { SlowdownPacer } from '../core/slowdownPacer';
 import type { Capabilities } from './capabilities';
 
 const log = createLogger('ort');
@@ -29,8 +30,8 @@ export interface ModelSession {
    * Runs one batch; `input` holds batch * elementsPerItem floats. Returns every output, copied out.
    * `repeats` = k > 1 emulates a k times slower device: the whole run (upload, compute, read-back)
    * really happens k times, one after the other, and the call takes at least k times as long as
-   * the first of them (the rest run warm, so they alone would fall short); the first run's outputs
-   * are returned.
+   * a typical single run of this session at this batch size (the rest run warm, so they alone would
+   * fall short; see SlowdownPacer); the first run's outputs are returned.
    */
   run(input: Float32Array, batch: number, repeats?: number): Promise<Record<string, Float32Array>>;
   dispose(): Promise<void>;
@@ -91,6 +92,7 @@ export async function createModelSession(
 
   // ORT sessions are not re-entrant: one run at a time per session, queued in call order.
   let queue: Promise<unknown> = Promise.resolve();
+  const pacer = new SlowdownPacer();
 
   const runRepeated = async (
     input: Float32Array,
@@ -102,16 +104,15 @@ export async function createModelSession(
     }
     if (!Number.isInteger(repeats) || repeats < 1)
       throw new Error(`${name}: repeats must be >= 1, got ${repeats}`);
-    if (repeats === 1) return runOnce(input, batch);
-    // A device k times slower takes k times as long for the same run. The k runs alone fall short
-    // of that: repeats of the same input run warm (WASM, 16 images: 8× took 6.5× and 32× took
-    // 26× the single run; head + exit 4.2× and 15×). So the first run sets the pace, the other
-    // k - 1 really run, and a wait makes up what they left of k times the first.
-    // The proxy worker takes ownership of the buffer it is given, so every run gets its own copy
-    // (a copy of at most 64 images is microseconds, the runs are milliseconds).
+    // A device k times slower takes k times as long for the same run: the k runs really happen,
+    // and a wait makes up what the warm repeats leave of k times a typical run (SlowdownPacer says
+    // why typical and not this first run). The proxy worker takes ownership of the buffer it is
+    // given, so every run gets its own copy (a copy of at most 64 images is microseconds).
     const startedAt = performance.now();
-    const outputs = await runOnce(input.slice(), batch);
-    const paceUntil = startedAt + repeats * (performance.now() - startedAt);
+    const outputs = await runOnce(repeats === 1 ? input : input.slice(), batch);
+    pacer.note(batch, performance.now() - startedAt);
+    if (repeats === 1) return outputs;
+    const paceUntil = startedAt + pacer.targetMs(batch, repeats);
     for (let run = 1; run < repeats; run++) await runOnce(input.slice(), batch);
     const short = paceUntil - performance.now();
     if (short > 0) await new Promise((resolve) => setTimeout(resolve, short));

@@ -190,6 +190,13 @@ class SampleStore {
       .flatMap(([, keys]) => keys);
   }
 
+  /** Every key starting with `prefix` and its samples (copies), for inspection. */
+  entries(prefix: string): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [key, values] of this.values_) if (key.startsWith(prefix)) out[key] = [...values];
+    return out;
+  }
+
   clear(): void {
     this.values_.clear();
     this.newest.clear();
@@ -335,6 +342,11 @@ export class CostModel {
 
   clear(): void {
     this.samples.clear();
+  }
+
+  /** The samples the predictions rest on, by key ("device:head-c4@16@8", "server:tail-c4@16"). */
+  samplesOf(prefix = ''): Record<string, number[]> {
+    return this.samples.entries(prefix);
   }
 
   /** This candidate's phases measured against a quantum within a bucket of `q` (about ±15%). */

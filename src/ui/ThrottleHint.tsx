@@ -34,7 +34,7 @@ export function ThrottleHint() {
         thread would let the throttle apply, but every inference would then freeze the page and delay the
         handling of replies, which the network phase would be charged for. To play a slower device, use{' '}
         <em>Device speed (emulated)</em>: the device's model work really runs that many times, paced to that
-        many times its first run, and every record says so.
+        many times a typical single run, and every record says so.
       </p>
     </section>
   );
