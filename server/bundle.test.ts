@@ -73,6 +73,13 @@ describe.skipIf(!location)('loadBundle fails fast with a clear message', () => {
     const dirs = copyBundle((m) => (m.schemaVersion = 99));
     await expect(loadBundle(dirs)).rejects.toThrow(/schemaVersion 99/);
   });
+
+  it('when a measured split-with-exit or WebP entry is malformed', async () => {
+    const exit = copyBundle((m) => (m.splitWithExit![0]!.coverage += 0.01));
+    await expect(loadBundle(exit)).rejects.toThrow(/splitWithExit\[0\]: coverage must equal exited \/ total/);
+    const webp = copyBundle((m) => (m.webpOffload![0]!.quality = 0));
+    await expect(loadBundle(webp)).rejects.toThrow(/webpOffload\[0\]: quality must be an integer/);
+  });
 });
 
 describe.skipIf(!location)('onnxruntime in a worker thread (--inference worker)', () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ModelFile, ModelManifest } from '../src/core/manifest';
-import { MANIFEST_SCHEMA_VERSION } from '../src/core/manifest';
+import { MANIFEST_SCHEMA_VERSION, measuredConfigProblems } from '../src/core/manifest';
 import type { ModelRunner } from './batcher';
 
 export interface BundleLocation {
@@ -70,6 +70,8 @@ export async function readManifest(publicDir: string): Promise<ModelManifest> {
   if (!Array.isArray(manifest.levels) || !manifest.full || !Array.isArray(manifest.classes)) {
     throw new BundleError(`model manifest ${file} lacks full/levels/classes`);
   }
+  const problems = measuredConfigProblems(manifest);
+  if (problems.length) throw new BundleError(`model manifest ${file}: ${problems.join('; ')}`);
   return manifest;
 }
 

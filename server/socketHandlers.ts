@@ -265,8 +265,11 @@ export function attachInferenceHandlers(
   }
 }
 
-/** PNG/WebP → 28×28 8-bit grey with sharp (libvips); anything else is a typed 'bad-image'. */
-async function decodeImage(
+/**
+ * PNG/WebP → 28×28 8-bit grey with sharp (libvips); anything else is a typed 'bad-image'. Exported
+ * for the evaluator (server/eval), which measures offload accuracy through this same decode.
+ */
+export async function decodeImage(
   bytes: Uint8Array,
   format: Exclude<ImageFormat, 'raw'>,
   index: number,

@@ -110,6 +110,7 @@ def tables(m: dict) -> str:
             + " |"
         )
     lines.append("")
+    lines.extend(composite_tables(m))
     lines.append(
         f"Training: seed {t['seed']}, commit `{t['commit']}`, torch {t['torchVersion']}, opset {t['opset']}, "
         f"epochs {json.dumps(t['epochs'])}"
@@ -117,6 +118,44 @@ def tables(m: dict) -> str:
         + f", {t['durationSeconds'] / 60:.1f} min{' (QUICK run)' if t['quick'] else ''}."
     )
     return "\n".join(lines)
+
+
+def composite_tables(m: dict) -> list[str]:
+    """Split with each exit and WebP offload, end to end as the app runs them (the Node evaluator's
+    `splitWithExit` and `webpOffload`); nothing when the manifest has not measured them."""
+    lines: list[str] = []
+    sw = m.get("splitWithExit") or []
+    if sw:
+        n = sw[0]["total"]
+        lines.append(
+            "### Split with early exit (the exit answers images at confidence >= threshold on the device, "
+            f"the tail the rest; top-1 over all {n} images)"
+        )
+        lines.append("")
+        for e in m["earlyExits"]:
+            rows = [r for r in sw if r["level"] == e["level"]]
+            if not rows:
+                continue
+            ths = [t["threshold"] for t in e["thresholds"]]
+            lines.append(f"| {e['level']} bits | no exit | " + " | ".join(f"exit >= {t}" for t in ths) + " |")
+            lines.append("|---" * (2 + len(ths)) + "|")
+            cov = {t: next((r["coverage"] for r in rows if r["threshold"] == t), None) for t in ths}
+            lines.append("| answered on the device | 0% | " + " | ".join(f"{c * 100:.1f}%" if c is not None else "–" for c in cov.values()) + " |")
+            level = next(lv for lv in m["levels"] if lv["id"] == e["level"])
+            for b in level["bits"]:
+                cells = []
+                for t in ths:
+                    r = next((r for r in rows if r["bits"] == b["bits"] and r["threshold"] == t), None)
+                    cells.append(pct(r["accuracy"]) if r else "–")
+                lines.append(f"| {b['bits']} | {pct(b['accuracy'])} | " + " | ".join(cells) + " |")
+            lines.append("")
+    for w in m.get("webpOffload") or []:
+        lines.append(
+            f"WebP offload at q{w['quality']}: {pct(w['accuracy'])}% ({w['correct']}/{w['total']}), "
+            f"{w['bytesPerImage']:.1f} B per image; encoded with {w['encoder']}."
+        )
+        lines.append("")
+    return lines
 
 
 def plot(m: dict, png: Path) -> None:

@@ -3,8 +3,13 @@
  *
  *   npx tsx server/eval/evalModels.ts [--bundle public/models/fmnist] [--tails server/models/fmnist]
  *        [--data public/data/fashion-mnist] [--write] [--limit N] [--batch 500] [--threads 2] [--json FILE]
+ *        [--webp 50]
  *
- * --write   measure on the test images and write the accuracies into manifest.json
+ * --write   measure on the test images and write the accuracies into manifest.json: the full model,
+ *           every level × bit-width, the exits, every split × bit-width × exit threshold (splitWithExit)
+ *           and WebP offload (webpOffload)
+ * --webp    comma-separated WebP qualities to measure offload at (default: the page's default
+ *           quality, DEFAULT_SETTINGS.webpQuality; "" for none)
  * default   recompute and compare with the manifest: ±0.05 points when the manifest was measured on
  *           the same number of images; with --limit N on a 10k manifest, a statistical bound (the
  *           quick form). Exit status 1 on any mismatch or broken file, with a table.
@@ -12,7 +17,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { MANIFEST_SCHEMA_VERSION, type ModelManifest } from '../../src/core/manifest.ts';
+import { DEFAULT_SETTINGS } from '../../src/app/settings.ts';
+import {
+  MANIFEST_SCHEMA_VERSION,
+  measuredConfigProblems,
+  type ModelManifest,
+} from '../../src/core/manifest.ts';
 import { applyResults, compare, evaluateBundle } from './evaluate.ts';
 import { DEFAULT_DATA_DIR, loadTestSet } from './testSet.ts';
 
@@ -30,6 +40,7 @@ async function main(): Promise<number> {
       threads: { type: 'string', default: '2' },
       json: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      webp: { type: 'string', default: String(DEFAULT_SETTINGS.webpQuality) },
     },
   });
   const manifestPath = path.join(values.bundle!, 'manifest.json');
@@ -39,6 +50,19 @@ async function main(): Promise<number> {
       `${manifestPath}: schemaVersion ${manifest.schemaVersion}, expected ${MANIFEST_SCHEMA_VERSION}`,
     );
     return 1;
+  }
+  const malformed = measuredConfigProblems(manifest);
+  if (malformed.length && !values.write) {
+    for (const p of malformed) console.error(`${manifestPath}: ${p}`);
+    return 1;
+  }
+  const webpQualities = values
+    .webp!.split(',')
+    .filter((q) => q.trim() !== '')
+    .map(Number);
+  if (webpQualities.some((q) => !(Number.isInteger(q) && q >= 1 && q <= 100))) {
+    console.error(`--webp must list integer qualities in 1..100, got ${values.webp}`);
+    return 2;
   }
   const limit = values.limit !== undefined ? Number(values.limit) : undefined;
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
@@ -54,6 +78,7 @@ async function main(): Promise<number> {
     tailsDir: values.tails!,
     batchSize: Number(values.batch),
     threads: Number(values.threads),
+    webpQualities,
     log,
   });
   if (values.json) {

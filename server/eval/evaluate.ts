@@ -1,20 +1,30 @@
 /**
  * Measures a model bundle by running its exported ONNX files with onnxruntime-node and the shared
  * codec: the full model, every level unquantized and at every bit-width (quantize + pack + unpack +
- * dequantize, exactly as the device and the tail server do), and the early exits.
+ * dequantize, exactly as the device and the tail server do), the early exits, every split with its
+ * exit (level × bit-width × threshold, as split mode answers), and WebP offload at the requested
+ * qualities (encoded as the page encodes, decoded as the tail server decodes: ./webpOffload.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeBottleneck, encodeBottleneck, packedLength } from '../../src/core/codec.ts';
-import type { MeasuredAccuracy, ModelManifest } from '../../src/core/manifest.ts';
+import type {
+  MeasuredAccuracy,
+  ModelManifest,
+  SplitWithExitEntry,
+  WebpOffloadEntry,
+} from '../../src/core/manifest.ts';
 import type { TestSet } from './testSet.ts';
+import { webpEncoderDescription, webpRoundTrip } from './webpOffload.ts';
 
 export interface EvalOptions {
   bundleDir: string;
   tailsDir: string;
   batchSize?: number;
   threads?: number;
+  /** WebP qualities to measure offload at (none by default; the CLI measures the page's default). */
+  webpQualities?: readonly number[];
   log?: (line: string) => void;
 }
 
@@ -37,9 +47,13 @@ export interface EvalResult {
   full: MeasuredAccuracy;
   levels: LevelResult[];
   earlyExits: ExitResult[];
+  /** Each level with an exit × bit-width × threshold, as split mode with that exit answers. */
+  splitWithExit: SplitWithExitEntry[];
+  /** WebP offload at each requested quality. */
+  webpOffload: WebpOffloadEntry[];
   /** Problems with the files themselves (sizes, shapes); non-empty means the bundle is broken. */
   problems: string[];
-  /** Predicted class per image, per configuration id ("full", "c4-float", "c4-b2", "exit-c4"). */
+  /** Predicted class per image, per configuration id ("full", "c4-float", "c4-b2", "exit-c4", "webp-q50"). */
   predictions: Record<string, Uint8Array>;
   /** Per image, per configuration id: top-1 minus top-2 logit, how close the decision was. */
   margins: Record<string, Float32Array>;
@@ -159,6 +173,8 @@ export async function evaluateBundle(
       full: measured(0, 0),
       levels: [],
       earlyExits: [],
+      splitWithExit: [],
+      webpOffload: [],
       problems,
       predictions,
       margins,
@@ -175,8 +191,30 @@ export async function evaluateBundle(
   argmaxRows(fullLogits.data, n, manifest.classes.length, fullPred, 0, margins.full);
   predictions.full = fullPred;
   const fullAcc = measured(countCorrect(fullPred, labels), n);
-  await full.release();
   log(`full: ${(fullAcc.accuracy * 100).toFixed(2)}%`);
+
+  // WebP offload: the page's encode, the server's decode, the full model.
+  const webpOffload: WebpOffloadEntry[] = [];
+  for (const quality of options.webpQualities ?? []) {
+    const trip = await webpRoundTrip(test.raw.pixels, n, quality);
+    const out = (await runBatched(full, trip.pixels, n, imageShape, batchSize))[manifest.full.output]!;
+    const pred = new Uint8Array(n);
+    margins[`webp-q${quality}`] = new Float32Array(n);
+    argmaxRows(out.data, n, manifest.classes.length, pred, 0, margins[`webp-q${quality}`]);
+    predictions[`webp-q${quality}`] = pred;
+    let bytes = 0;
+    for (const b of trip.bytes) bytes += b;
+    webpOffload.push({
+      quality,
+      ...measured(countCorrect(pred, labels), n),
+      bytesPerImage: bytes / n,
+      encoder: webpEncoderDescription(),
+    });
+    log(
+      `webp-q${quality}: ${(webpOffload.at(-1)!.accuracy * 100).toFixed(2)}%, ${(bytes / n).toFixed(1)} B per image`,
+    );
+  }
+  await full.release();
 
   const levels: LevelResult[] = [];
   const bottlenecks = new Map<string, Float32Array>();
@@ -235,6 +273,7 @@ export async function evaluateBundle(
   }
 
   const earlyExits: ExitResult[] = [];
+  const splitWithExit: SplitWithExitEntry[] = [];
   for (const exit of manifest.earlyExits) {
     const level = manifest.levels.find((l) => l.id === exit.level);
     const z = bottlenecks.get(exit.level);
@@ -273,6 +312,25 @@ export async function evaluateBundle(
       };
     });
     earlyExits.push({ level: exit.level, accuracy: correct / n, correct, total: n, thresholds });
+    for (let bits = manifest.quantization.minBits; bits <= manifest.quantization.maxBits; bits++)
+      for (const { threshold } of exit.thresholds) {
+        const answers = splitWithExitAnswers(
+          { predictions, margins, exitConfidences },
+          exit.level,
+          bits,
+          threshold,
+        );
+        let exited = 0;
+        for (let i = 0; i < n; i++) exited += answers.exited[i]!;
+        splitWithExit.push({
+          level: exit.level,
+          bits,
+          threshold,
+          ...measured(countCorrect(answers.predicted, labels), n),
+          exited,
+          coverage: exited / n,
+        });
+      }
     log(
       `exit-${exit.level}: ${((correct / n) * 100).toFixed(2)}%  ` +
         thresholds
@@ -283,7 +341,18 @@ export async function evaluateBundle(
           .join('  '),
     );
   }
-  return { total: n, full: fullAcc, levels, earlyExits, problems, predictions, margins, exitConfidences };
+  return {
+    total: n,
+    full: fullAcc,
+    levels,
+    earlyExits,
+    splitWithExit,
+    webpOffload,
+    problems,
+    predictions,
+    margins,
+    exitConfidences,
+  };
 }
 
 export interface SplitWithExitAnswers {
@@ -355,6 +424,8 @@ export function applyResults(manifest: ModelManifest, result: EvalResult): void 
       accuracy: t.accuracy,
     }));
   }
+  if (result.splitWithExit.length) manifest.splitWithExit = result.splitWithExit.map((e) => ({ ...e }));
+  if (result.webpOffload.length) manifest.webpOffload = result.webpOffload.map((e) => ({ ...e }));
 }
 
 export interface Comparison {
@@ -444,6 +515,37 @@ export function compare(manifest: ModelManifest, result: EvalResult): Comparison
           t.covered,
         );
     }
+  }
+  const missing = (config: string, got: number, gotTotal: number) =>
+    rows.push({
+      config,
+      manifest: NaN,
+      measured: got,
+      manifestTotal: 0,
+      measuredTotal: gotTotal,
+      tolerance: 0,
+      ok: false,
+    });
+  for (const r of result.splitWithExit) {
+    const config = `${r.level}-b${r.bits}-x${r.threshold}`;
+    const m = manifest.splitWithExit?.find(
+      (e) => e.level === r.level && e.bits === r.bits && e.threshold === r.threshold,
+    );
+    if (!m) {
+      missing(config, r.accuracy, r.total);
+      continue;
+    }
+    add(config, m.accuracy, m.total, r.accuracy, r.total);
+    add(`${config} coverage`, m.coverage, m.total, r.coverage, r.total);
+  }
+  for (const r of result.webpOffload) {
+    const config = `webp-q${r.quality}`;
+    const m = manifest.webpOffload?.find((e) => e.quality === r.quality);
+    if (!m) {
+      missing(config, r.accuracy, r.total);
+      continue;
+    }
+    add(config, m.accuracy, m.total, r.accuracy, r.total);
   }
   return rows;
 }

@@ -6,6 +6,8 @@ const result: EvalResult = {
   full: measured(0, 0),
   levels: [],
   earlyExits: [],
+  splitWithExit: [],
+  webpOffload: [],
   problems: [],
   predictions: {
     'c4-b2': Uint8Array.from([1, 2, 3, 4]),

@@ -3,7 +3,7 @@
  * per level; tails stay on the server), downloaded once with progress and kept in Cache Storage,
  * and the ORT sessions on the chosen backend, warmed up before anyone calls the bundle ready.
  */
-import type { ModelManifest } from '../core/manifest';
+import { validateMeasuredConfigs, type ModelManifest } from '../core/manifest';
 import { createLogger } from '../core/log';
 import type { Capabilities } from '../backend/capabilities';
 import {
@@ -67,6 +67,7 @@ export async function fetchManifest(): Promise<ModelManifest> {
   const manifest = (await response.json()) as ModelManifest;
   if (manifest.schemaVersion !== 1)
     throw new Error(`manifest.json: unsupported schema ${manifest.schemaVersion}`);
+  validateMeasuredConfigs(manifest);
   return manifest;
 }
 

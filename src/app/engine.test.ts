@@ -415,7 +415,7 @@ describe('Engine', () => {
         expect(record.decision!.candidates).toHaveLength(3 + 8 * 3);
         const split = record.decision!.candidates.find((entry) => entry.id === 'c4-b2')!;
         expect(split).toEqual({ id: 'c4-b2', medianMs: null, p90Ms: null, expectedAccuracy: 0.95 });
-        // Exits have no combined accuracy in the manifest: none is invented.
+        // This test manifest has no splitWithExit table, so the exit has no figure: none is invented.
         expect(
           record.decision!.candidates.find((entry) => entry.id === 'c4-b2-x0.9')!.expectedAccuracy,
         ).toBeNull();

@@ -3,7 +3,9 @@
  * exported ONNX files, and what the browser, the tail server and the evaluator read.
  *
  * Accuracies are measured by running the exported ONNX files (server/eval), never the
- * PyTorch modules, so that the numbers the app shows are those of the graphs it runs.
+ * PyTorch modules, so that the numbers the app shows are those of the graphs it runs. Training
+ * writes the structure with zero figures and then runs the Node evaluator with --write, which fills
+ * them in, including the split-with-exit and WebP offload tables.
  */
 
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -92,6 +94,37 @@ export interface EarlyExitEntry {
   thresholds: EarlyExitThreshold[];
 }
 
+/**
+ * Split at a level and bit-width with that level's early exit at a threshold, measured end to end
+ * as the app runs it: head -> exit on the float bottleneck; an image whose confidence is >= the
+ * threshold is answered by the exit on the device, the rest go head -> quantize -> pack -> unpack ->
+ * dequantize -> tail. `correct`/`accuracy` count the final answers over all `total` images.
+ */
+export interface SplitWithExitEntry extends MeasuredAccuracy {
+  level: string;
+  bits: number;
+  /** One of the exit's `thresholds`. */
+  threshold: number;
+  /** Images the exit answered on the device (confidence >= threshold). */
+  exited: number;
+  /** exited / total: the share of images that send nothing. */
+  coverage: number;
+}
+
+/**
+ * Offload of lossy WebP at one quality, measured end to end: each test image encoded as the page
+ * encodes it, stripped to the simple format (src/core/webp.ts), decoded as the tail server decodes
+ * it (sharp, to 8-bit grey) and classified by the full model.
+ */
+export interface WebpOffloadEntry extends MeasuredAccuracy {
+  /** The page's WebP quality, 1..100 (the canvas encoder gets quality / 100). */
+  quality: number;
+  /** Mean bytes of one image as sent (simple-format WebP). */
+  bytesPerImage: number;
+  /** How the images were encoded for this measurement, in words. */
+  encoder: string;
+}
+
 export interface QuantizationConvention {
   /** Human-readable formula. */
   formula: string;
@@ -122,6 +155,13 @@ export interface ModelManifest {
   full: ModelFile & { accuracy: MeasuredAccuracy };
   levels: LevelEntry[];
   earlyExits: EarlyExitEntry[];
+  /**
+   * Every level with an exit × bit-width × exit threshold, measured by the Node evaluator
+   * (server/eval, `npm run eval:models -- --write`); absent in a manifest it has not measured.
+   */
+  splitWithExit?: SplitWithExitEntry[];
+  /** WebP offload at the qualities measured by the Node evaluator; absent likewise. */
+  webpOffload?: WebpOffloadEntry[];
   training: {
     seed: number;
     commit: string;
@@ -153,4 +193,106 @@ export function parseSplitConfigId(id: string): { levelId: string; bits: number 
 /** Bytes of packed codes for one image: ceil(elements * bits / 8). */
 export function payloadBytesPerImage(elements: number, bits: number): number {
   return Math.ceil((elements * bits) / 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of the measured composite configurations
+
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+type Measured = Pick<ModelManifest, 'levels' | 'earlyExits' | 'quantization'> &
+  Partial<Pick<ModelManifest, 'splitWithExit' | 'webpOffload'>>;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isCount = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0;
+const isFraction = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1;
+/** A stored fraction must be its counts' quotient (JSON round-trips doubles exactly). */
+const agrees = (fraction: number, count: number, total: number) => Math.abs(fraction - count / total) <= 1e-9;
+
+/** Problems of a `correct`/`total`/`accuracy` triple, each prefixed with `where`. */
+function accuracyProblems(entry: Record<string, unknown>, where: string): string[] {
+  const { correct, total, accuracy } = entry;
+  if (!isCount(total) || total === 0) return [`${where}: total must be a positive integer`];
+  if (!isCount(correct) || correct > total) return [`${where}: correct must be an integer in 0..total`];
+  if (!isFraction(accuracy) || !agrees(accuracy, correct, total))
+    return [`${where}: accuracy must equal correct / total`];
+  return [];
+}
+
+/**
+ * Every defect of the manifest's `splitWithExit` and `webpOffload` tables: an entry that is not an
+ * object, names a level without an exit, a bit-width outside the quantization range or a threshold
+ * the exit's table lacks, has counts that do not add up or fractions that are not their quotients,
+ * or repeats a configuration. Empty when both are absent or sound.
+ */
+export function measuredConfigProblems(manifest: Measured): string[] {
+  const problems: string[] = [];
+  const { splitWithExit, webpOffload } = manifest as { splitWithExit?: unknown; webpOffload?: unknown };
+  if (splitWithExit !== undefined) {
+    if (!Array.isArray(splitWithExit)) problems.push('splitWithExit: must be an array');
+    else {
+      const seen = new Set<string>();
+      splitWithExit.forEach((entry: unknown, i) => {
+        const where = `splitWithExit[${i}]`;
+        if (!isRecord(entry)) return problems.push(`${where}: must be an object`);
+        const { level, bits, threshold, exited, coverage } = entry;
+        const exit = (manifest.earlyExits ?? []).find((e) => e.level === level);
+        if (typeof level !== 'string' || !exit || !(manifest.levels ?? []).some((l) => l.id === level))
+          return problems.push(`${where}: level ${String(level)} has no early exit in this manifest`);
+        const { minBits, maxBits } = manifest.quantization ?? { minBits: 1, maxBits: 8 };
+        if (!Number.isInteger(bits) || (bits as number) < minBits || (bits as number) > maxBits)
+          return problems.push(`${where}: bits must be an integer in ${minBits}..${maxBits}`);
+        if (typeof threshold !== 'number' || !exit.thresholds.some((t) => t.threshold === threshold))
+          return problems.push(`${where}: threshold ${String(threshold)} is not in exit-${level}'s table`);
+        const counts = accuracyProblems(entry, where);
+        if (counts.length) return problems.push(...counts);
+        const total = entry.total as number;
+        if (!isCount(exited) || exited > total)
+          return problems.push(`${where}: exited must be an integer in 0..total`);
+        if (!isFraction(coverage) || !agrees(coverage, exited, total))
+          return problems.push(`${where}: coverage must equal exited / total`);
+        const id = `${level}-b${bits as number}-x${threshold}`;
+        if (seen.has(id)) return problems.push(`${where}: ${id} appears twice`);
+        seen.add(id);
+        return undefined;
+      });
+    }
+  }
+  if (webpOffload !== undefined) {
+    if (!Array.isArray(webpOffload)) problems.push('webpOffload: must be an array');
+    else {
+      const seen = new Set<number>();
+      webpOffload.forEach((entry: unknown, i) => {
+        const where = `webpOffload[${i}]`;
+        if (!isRecord(entry)) return problems.push(`${where}: must be an object`);
+        const { quality, bytesPerImage, encoder } = entry;
+        if (!Number.isInteger(quality) || (quality as number) < 1 || (quality as number) > 100)
+          return problems.push(`${where}: quality must be an integer in 1..100`);
+        const counts = accuracyProblems(entry, where);
+        if (counts.length) return problems.push(...counts);
+        if (typeof bytesPerImage !== 'number' || !Number.isFinite(bytesPerImage) || bytesPerImage <= 0)
+          return problems.push(`${where}: bytesPerImage must be a positive number`);
+        if (typeof encoder !== 'string' || encoder.trim() === '')
+          return problems.push(`${where}: encoder must say how the images were encoded`);
+        if (seen.has(quality as number))
+          return problems.push(`${where}: quality ${String(quality)} appears twice`);
+        seen.add(quality as number);
+        return undefined;
+      });
+    }
+  }
+  return problems;
+}
+
+/** Throws a ManifestError naming every defect of the measured tables (see measuredConfigProblems). */
+export function validateMeasuredConfigs(manifest: Measured, name = 'manifest.json'): void {
+  const problems = measuredConfigProblems(manifest);
+  if (problems.length) throw new ManifestError(`${name}: ${problems.join('; ')}`);
 }

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Candidate, PredictionResult } from './costModel';
-import { candidateId } from './costModel';
+import { allCandidates, candidateId } from './costModel';
+import type { ModelManifest } from './manifest';
 import {
   autoPolicy,
   describeCandidate,
@@ -10,6 +12,11 @@ import {
   type CandidateView,
   type PolicyInput,
 } from './policy';
+
+/** The shipped bundle's manifest, measured on the 10,000 test images. */
+const shipped = JSON.parse(
+  readFileSync(new URL('../../public/models/fmnist/manifest.json', import.meta.url), 'utf8'),
+) as ModelManifest;
 
 const png: Candidate = { kind: 'offload', format: 'png' };
 const onDevice: Candidate = { kind: 'on-device' };
@@ -114,8 +121,31 @@ describe('autoPolicy', () => {
   });
 
   it('never picks a candidate whose accuracy nothing backs while another meets the target', () => {
-    const exit: Candidate = { kind: 'split', levelId: 'c4', bits: 2, exitThreshold: 0.9 };
-    expect(auto.decide(input([view(exit, 50, null), view(c2b2, 150, 0.93)])).id).toBe('c2-b2');
+    // A WebP quality the manifest did not measure has no figure.
+    const webp80: Candidate = { kind: 'offload', format: 'webp', quality: 80 };
+    expect(auto.decide(input([view(webp80, 50, null), view(c2b2, 150, 0.93)])).id).toBe('c2-b2');
+  });
+
+  it('weighs exits by their measured accuracy: a faster exit wins only when it is as accurate', () => {
+    const table = expectedAccuracies(shipped);
+    const exitOf = (bits: number, threshold: number): Candidate => ({
+      kind: 'split',
+      levelId: 'c4',
+      bits,
+      exitThreshold: threshold,
+    });
+    const at = (candidate: Candidate, ms: number) => view(candidate, ms, table.get(candidateId(candidate))!);
+    // c4-b4 with the exit at 0.99 (93.84%) answers a third of the images on the device: faster than
+    // c4-b4 alone and as accurate, so it is taken; at 0.5 it is faster still but 2.5 points worse.
+    const decision = auto.decide(input([at(c4b4, 200), at(exitOf(4, 0.99), 150), at(exitOf(4, 0.5), 40)]));
+    expect(decision.id).toBe('c4-b4-x0.99');
+    expect(decision.expectedAccuracy).toBe(table.get('c4-b4-x0.99'));
+    expect(decision.reason).toContain(`${(table.get('c4-b4-x0.99')! * 100).toFixed(1)}%`);
+    // When only the 0.5 exit meets the target, it is chosen, with its measured figure in the reason.
+    const tight = auto.decide(input([at(c4b4, 400), at(exitOf(4, 0.99), 300), at(exitOf(4, 0.5), 40)]));
+    expect(tight.id).toBe('c4-b4-x0.5');
+    expect(tight.reason).toContain(`${(table.get('c4-b4-x0.5')! * 100).toFixed(1)}%`);
+    expect(tight.reason).not.toMatch(/unknown accuracy/);
   });
 
   it('starts on the device while nothing can be priced', () => {
@@ -225,13 +255,86 @@ describe('expectedAccuracies', () => {
       levels: [{ id: 'c2', bits: [{ bits: 2, accuracy: 0.9337 }] }],
       earlyExits: [],
     } as unknown as Parameters<typeof expectedAccuracies>[0];
-    const table = expectedAccuracies(manifest, new Map([['webp-q50', 0.934]]));
+    const table = expectedAccuracies(manifest, new Map([['webp-q80', 0.934]]));
     expect(Object.fromEntries(table)).toEqual({
       full: 0.935,
       png: 0.935,
       'c2-b2': 0.9337,
-      'webp-q50': 0.934,
+      'webp-q80': 0.934,
     });
+  });
+
+  it('gives split-with-exit and WebP candidates their measured figures', () => {
+    const manifest = {
+      full: { accuracy: { accuracy: 0.935 } },
+      levels: [{ id: 'c4', bits: [{ bits: 2, accuracy: 0.9324 }] }],
+      earlyExits: [{ level: 'c4', thresholds: [{ threshold: 0.9 }] }],
+      quantization: { minBits: 1, maxBits: 8 },
+      splitWithExit: [
+        {
+          level: 'c4',
+          bits: 2,
+          threshold: 0.9,
+          correct: 9320,
+          total: 10000,
+          accuracy: 0.932,
+          exited: 6849,
+          coverage: 0.6849,
+        },
+      ],
+      webpOffload: [
+        {
+          quality: 50,
+          correct: 9330,
+          total: 10000,
+          accuracy: 0.933,
+          bytesPerImage: 235.9,
+          encoder: 'libwebp',
+        },
+      ],
+    } as unknown as Parameters<typeof expectedAccuracies>[0];
+    const table = expectedAccuracies(manifest);
+    expect(table.get('c4-b2-x0.9')).toBe(0.932);
+    expect(table.get('webp-q50')).toBe(0.933);
+    expect(table.get('webp-q80')).toBeUndefined();
+    // Measured figures still override.
+    expect(expectedAccuracies(manifest, new Map([['c4-b2-x0.9', 0.5]])).get('c4-b2-x0.9')).toBe(0.5);
+  });
+
+  it('refuses malformed tables', () => {
+    const manifest = {
+      full: { accuracy: { accuracy: 0.935 } },
+      levels: [{ id: 'c4', bits: [] }],
+      earlyExits: [{ level: 'c4', thresholds: [{ threshold: 0.9 }] }],
+      quantization: { minBits: 1, maxBits: 8 },
+      splitWithExit: [
+        {
+          level: 'c4',
+          bits: 2,
+          threshold: 0.9,
+          correct: 1,
+          total: 2,
+          accuracy: 0.9,
+          exited: 1,
+          coverage: 0.5,
+        },
+      ],
+    } as unknown as Parameters<typeof expectedAccuracies>[0];
+    expect(() => expectedAccuracies(manifest)).toThrow(/accuracy must equal correct \/ total/);
+  });
+
+  it('the shipped manifest prices every candidate the cost model lists', () => {
+    const table = expectedAccuracies(shipped);
+    const unpriced = allCandidates(shipped)
+      .map(candidateId)
+      .filter((id) => !table.has(id));
+    expect(unpriced).toEqual([]);
+    // The figures the manifest states (server/eval, 10,000 test images).
+    expect(table.get('webp-q50')).toBe(shipped.webpOffload![0]!.accuracy);
+    const c4b2x09 = shipped.splitWithExit!.find(
+      (e) => e.level === 'c4' && e.bits === 2 && e.threshold === 0.9,
+    )!;
+    expect(table.get('c4-b2-x0.9')).toBe(c4b2x09.accuracy);
   });
 });
 

@@ -9,8 +9,8 @@
  *   holds its choice against near-equal alternatives (hysteresis), so it does not flap.
  */
 import type { Candidate, PredictionResult } from './costModel';
-import { candidateId } from './costModel';
-import type { ModelManifest } from './manifest';
+import { candidateId, splitCandidateId } from './costModel';
+import { validateMeasuredConfigs, type ModelManifest } from './manifest';
 import { quantile } from './stats';
 
 /** What a policy knows of one candidate. */
@@ -66,20 +66,36 @@ export interface Policy {
 // ---------------------------------------------------------------------------------------------
 // Accuracy each candidate can expect
 
+/** The parts of the manifest that expected accuracies come from. */
+export type AccuracyManifest = Pick<ModelManifest, 'full' | 'levels' | 'earlyExits' | 'quantization'> &
+  Partial<Pick<ModelManifest, 'splitWithExit' | 'webpOffload'>>;
+
 /**
- * Expected accuracy per candidate id, from the manifest's ONNX measurements on the 10,000 test
- * images. Offload PNG is lossless, so it is the full model's; WebP and exits need their own
- * measured figures (`measured`), else they get none (and auto will not pick them blind).
+ * Expected accuracy per candidate id (`candidateId`), from the manifest's ONNX measurements on the
+ * 10,000 test images (server/eval, run as the app runs each candidate):
+ * - "full" and "png": the full model's (PNG is lossless);
+ * - "c4-b2": the level at that bit-width (`levels[].bits`);
+ * - "c4-b2-x0.9": split with the level's exit at that threshold, exited images answered by the exit
+ *   and the rest by the tail (`splitWithExit`);
+ * - "webp-q50": WebP offload at that quality (`webpOffload`).
+ * A candidate the manifest has no figure for (a WebP quality it did not measure, an older manifest
+ * without these tables) gets none, and auto will not pick it blind. `measured` adds or overrides
+ * figures. Throws a ManifestError when the tables are malformed.
  */
 export function expectedAccuracies(
-  manifest: Pick<ModelManifest, 'full' | 'levels' | 'earlyExits'>,
+  manifest: AccuracyManifest,
   measured: ReadonlyMap<string, number> = new Map(),
 ): Map<string, number> {
+  validateMeasuredConfigs(manifest);
   const table = new Map<string, number>();
   table.set('full', manifest.full.accuracy.accuracy);
   table.set('png', manifest.full.accuracy.accuracy);
   for (const level of manifest.levels)
-    for (const entry of level.bits) table.set(`${level.id}-b${entry.bits}`, entry.accuracy);
+    for (const entry of level.bits) table.set(splitCandidateId(level.id, entry.bits, null), entry.accuracy);
+  for (const entry of manifest.splitWithExit ?? [])
+    table.set(splitCandidateId(entry.level, entry.bits, entry.threshold), entry.accuracy);
+  for (const entry of manifest.webpOffload ?? [])
+    table.set(candidateId({ kind: 'offload', format: 'webp', quality: entry.quality }), entry.accuracy);
   for (const [id, accuracy] of measured) table.set(id, accuracy);
   return table;
 }

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Candidate, PredictionResult } from './costModel';
 import { candidateId } from './costModel';
-import { autoPolicy, staticPolicy } from './policy';
+import type { ModelManifest } from './manifest';
+import { autoPolicy, expectedAccuracies, staticPolicy } from './policy';
 import { ERROR_WINDOW, PolicyLoop, type DecideContext } from './policyLoop';
 
 const png: Candidate = { kind: 'offload', format: 'png' };
@@ -134,5 +136,31 @@ describe('PolicyLoop', () => {
       meetsSlo: true,
       reason: 'split c2 at 2 bits is fixed.',
     });
+  });
+});
+
+describe('PolicyLoop with the shipped manifest', () => {
+  it("carries each exit's and WebP's measured accuracy into the decision and its record", () => {
+    const shipped = JSON.parse(
+      readFileSync(new URL('../../public/models/fmnist/manifest.json', import.meta.url), 'utf8'),
+    ) as ModelManifest;
+    const table = expectedAccuracies(shipped);
+    const exit: Candidate = { kind: 'split', levelId: 'c4', bits: 2, exitThreshold: 0.9 };
+    const webp: Candidate = { kind: 'offload', format: 'webp', quality: 50 };
+    const loop = new PolicyLoop(autoPolicy(), table);
+    // Only the exit meets 250 ms (p90 = 1.2 × median here).
+    const { price } = priced({ full: 400, png: 400, 'webp-q50': 300, 'c2-b2': 300, 'c4-b2-x0.9': 100 });
+    const { decision, record } = loop.decide(
+      context(price, 0, { candidates: [onDevice, png, webp, c2b2, exit], uplinkBps: 120_000 }),
+    );
+    expect(decision.id).toBe('c4-b2-x0.9');
+    expect(record.expectedAccuracy).toBe(table.get('c4-b2-x0.9'));
+    expect(record.candidates.find((entry) => entry.id === 'c4-b2-x0.9')!.expectedAccuracy).toBe(
+      table.get('c4-b2-x0.9'),
+    );
+    expect(record.candidates.find((entry) => entry.id === 'webp-q50')!.expectedAccuracy).toBe(
+      table.get('webp-q50'),
+    );
+    expect(record.reason).toContain(`${(table.get('c4-b2-x0.9')! * 100).toFixed(1)}%`);
   });
 });

@@ -36,6 +36,17 @@ def test_manifest_structure():
     for e in m["earlyExits"]:
         assert e["bottleneck"] == "float" and e["level"] in level_ids
         assert (PUB / e["file"]).stat().st_size == e["bytes"]
+    # split with each exit, every bit-width x threshold, and WebP at the page's default quality,
+    # measured end to end by the Node evaluator on all test images
+    bits = range(m["quantization"]["minBits"], m["quantization"]["maxBits"] + 1)
+    expected = {(e["level"], b, t["threshold"]) for e in m["earlyExits"] for b in bits for t in e["thresholds"]}
+    got = [(r["level"], r["bits"], r["threshold"]) for r in m["splitWithExit"]]
+    assert sorted(got) == sorted(expected)
+    for r in m["splitWithExit"]:
+        assert r["total"] == m["dataset"]["testImages"] and 0 <= r["exited"] <= r["total"]
+        assert r["accuracy"] == r["correct"] / r["total"] and r["coverage"] == r["exited"] / r["total"]
+    assert [w["quality"] for w in m["webpOffload"]] == [50]
+    assert m["webpOffload"][0]["total"] == m["dataset"]["testImages"] and m["webpOffload"][0]["encoder"]
 
 
 def test_quick_evaluator_agrees_with_manifest(node):

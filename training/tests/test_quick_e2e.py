@@ -45,6 +45,10 @@ def test_quick_training_exports_a_bundle_the_evaluator_reads(tmp_path, node):
         assert level["elements"] == level["bottleneckShape"][0] * 49
     for e in manifest["earlyExits"]:
         assert e["bottleneck"] == "float" and e["file"] in public_files
+    # the evaluator also measured every split x bit-width x exit threshold and WebP offload
+    assert len(manifest["splitWithExit"]) == sum(8 * len(e["thresholds"]) for e in manifest["earlyExits"])
+    assert all(r["total"] == LIMIT for r in manifest["splitWithExit"])
+    assert [w["quality"] for w in manifest["webpOffload"]] == [50] and manifest["webpOffload"][0]["total"] == LIMIT
     for name in public_files | server_files:
         if name.endswith(".onnx"):
             onnx.checker.check_model(onnx.load(str((pub if name in public_files else srv) / name)))
