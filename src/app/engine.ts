@@ -180,6 +180,8 @@ export class Engine {
   private imagesThisRun = 0;
   /** Prices every candidate from live measurements; one per loaded bundle (device times are per backend). */
   private costModel: CostModel | null = null;
+  /** Whether the newest record's request sent a message and got its reply. */
+  private previousSentMessage = false;
   private runStartedAt = 0;
   private refreshSpentMs = 0;
   private idleProbeTimer: ReturnType<typeof setInterval> | null = null;
@@ -435,6 +437,7 @@ export class Engine {
     this.store.setRunning(true);
     this.imagesThisRun = 0;
     this.runStartedAt = now();
+    this.previousSentMessage = false;
     this.refreshSpentMs = 0;
     this.autoLoop = null;
     const token = ++this.runToken;
@@ -605,6 +608,7 @@ export class Engine {
   private async plan(lane: Lane, bundle: DeviceBundle, settings: RunSettings, images: number): Promise<Plan> {
     const model = this.costModel;
     const uplink = this.uplinkNow();
+    const tickAligned = this.tickAligned(settings);
     const price = (candidates: readonly Candidate[]) => {
       if (!model)
         return candidates.map((candidate) => ({
@@ -613,12 +617,12 @@ export class Engine {
           missing: ['cost model'],
         }));
       this.syncOffloadSizes(model);
-      return model.predictAll(candidates, { images, slowdown: settings.slowdown, uplink });
+      return model.predictAll(candidates, { images, slowdown: settings.slowdown, uplink, tickAligned });
     };
     const context = {
       now: now(),
       sloMs: settings.sloMs,
-      pricingKey: `${images}|${settings.slowdown}`,
+      pricingKey: `${images}|${settings.slowdown}|${tickAligned ? 'locked' : 'free'}`,
       price,
       uplinkBps: uplink.bps,
     };
@@ -947,6 +951,7 @@ export class Engine {
     uplinkAtSend: number | null = null,
   ): void {
     if (request.session !== this.feed.session) return;
+    this.previousSentMessage = record.ok && record.requestId !== 0 && record.wireBytes > 0;
     this.feed.add(record, lastImage);
     this.costModel?.observeRecord(record, uplinkAtSend);
     // The predictor's error feeds the policy's margin, as in the simulator (answered requests only:
@@ -1039,6 +1044,19 @@ export class Engine {
     return { kind: 'offload', format: settings.format };
   }
 
+  /**
+   * One request at a time, back to back, after one the throttle released on a tick: the next
+   * message leaves on the first tick after its device work (the cost model prices that).
+   */
+  private tickAligned(settings: RunSettings): boolean {
+    return (
+      settings.maxInFlight === 1 &&
+      settings.rateKind === 'max' &&
+      this.lanesOf(settings).length === 1 &&
+      this.previousSentMessage
+    );
+  }
+
   /** The cost model's samples by key (copies): what its predictions rest on. */
   costSamples(prefix = ''): Record<string, number[]> {
     return this.costModel?.samplesOf(prefix) ?? {};
@@ -1066,6 +1084,7 @@ export class Engine {
     const { imagesPerRequest: images, slowdown, webpQuality } = this.store.settings;
     this.syncOffloadSizes(model);
     const uplink = this.uplinkNow();
+    const tickAligned = this.tickAligned(this.store.settings);
     const rows = allCandidates(manifest, webpQuality).flatMap((candidate) => {
       const id = candidateId(candidate);
       const measured = model.measured(id, images, slowdown);
@@ -1073,7 +1092,7 @@ export class Engine {
       if (!measured && !include(id)) return [];
       return {
         candidate: id,
-        prediction: model.predict(candidate, { images, slowdown, uplink }),
+        prediction: model.predict(candidate, { images, slowdown, uplink, tickAligned }),
         measured,
       };
     });

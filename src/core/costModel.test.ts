@@ -184,6 +184,58 @@ describe('CostModel', () => {
     expect(twoQuanta.assumptions).toContain('server time of tail-c2 taken from tail-c4');
   });
 
+  it('back to back after a released message, a candidate new at this bandwidth leaves on the next tick', () => {
+    // At 64 kbit/s a quantum is 187.5 ms: a request that starts 8 ms after a tick and hands its one
+    // quantum over after 80 ms of device work waits the 99.5 ms to the next tick, so the request
+    // takes one quantum in all, not 80 ms plus a uniform share of one.
+    const bps = 64_000;
+    const q = quantumMs(bps);
+    const model = new CostModel(manifest, { draws: 2000 });
+    model.addDeviceRun('head-c2', 16, 1, 80, 0);
+    // Another candidate's reply: server 5 ms, downlink 3 ms (the tick offset), no overhead.
+    model.observeRecord(
+      networkRecord({
+        mode: 'split',
+        config: 'c4-b2',
+        images: 16,
+        wireBytes: 804,
+        payloadBytes: 784,
+        uplinkMs: 50,
+        serverMs: 5,
+        downlinkMs: 3,
+      }),
+      bps,
+    );
+    const context = { images: 16, slowdown: 1, uplink: { bps } };
+    const locked = ok(model.predict(split('c2', 2), { ...context, tickAligned: true }));
+    expect(locked.phases.uplinkMs).toBeCloseTo(q - (8 + 80), 6);
+    expect(locked.medianMs).toBeCloseTo(q, 6);
+    expect(
+      locked.assumptions.some((text) => text.startsWith("quantum phase from the request cycle's lock")),
+    ).toBe(true);
+    // Not in step with the clock (the previous request sent nothing, or several are in flight): uniform.
+    const free = ok(model.predict(split('c2', 2), context));
+    expect(free.p90Ms).toBeCloseTo(80 + 8 + 0.9 * q, -0.5);
+    // Device work longer than a quantum: the first tick after it, two quanta in all.
+    const slow = new CostModel(manifest, { draws: 2000 });
+    slow.addDeviceRun('head-c2', 16, 1, 200, 0);
+    slow.observeRecord(
+      networkRecord({
+        mode: 'split',
+        config: 'c4-b2',
+        images: 16,
+        wireBytes: 804,
+        payloadBytes: 784,
+        uplinkMs: 50,
+        serverMs: 5,
+        downlinkMs: 3,
+      }),
+      bps,
+    );
+    const long = ok(slow.predict(split('c2', 2), { ...context, tickAligned: true }));
+    expect(long.medianMs).toBeCloseTo(2 * q, 6);
+  });
+
   /** A model that has seen 8 one-quantum c4-b2 replies, each `phase` of a quantum late at `bps`. */
   function phaseLockedModel(bps: number, phase: number): CostModel {
     const model = new CostModel(manifest, { phaseSamples: 8 });

@@ -103,6 +103,13 @@ export interface PredictionContext {
   /** Emulated device slowdown factor the device runs at now. */
   slowdown: number;
   uplink: UplinkInput;
+  /**
+   * The next request starts right after a reply to a message the throttle released on one of its
+   * ticks (one request in flight, streaming as fast as it can, the previous request sent one): then
+   * its own message leaves on the first tick after its device work, and a candidate that has not
+   * run at this bandwidth is priced that way instead of at a uniform phase.
+   */
+  tickAligned?: boolean;
 }
 
 export interface PhaseMedians {
@@ -324,6 +331,13 @@ export class CostModel {
     this.samples.add('overhead:network', p.overheadMs, at);
     if (p.uplinkMs !== null && p.downlinkMs !== null) {
       this.samples.add('downlink', p.downlinkMs, at);
+      // From the tick that released this message to the start of the next request: the server,
+      // the reply's way back and the hand-over back (about half the device's overhead).
+      this.samples.add(
+        'tick-offset',
+        p.serverQueueMs + p.serverComputeMs + p.downlinkMs + p.overheadMs / 2,
+        at,
+      );
       if (uplinkBps !== null && uplinkBps > 0) {
         // Where in its first quantum the message started, in quanta: what the phase lock decides.
         const q = quantumMs(uplinkBps);
@@ -469,7 +483,13 @@ export class CostModel {
     const q = quantumMs(bps!);
     const phases = this.phasesNear(id, k, q);
     const ownPhase = phases.length >= this.phaseSamples;
-    if (!ownPhase)
+    const tickOffsets = this.samples.values('tick-offset');
+    const lockedPhase = !ownPhase && context.tickAligned === true && tickOffsets.length > 0;
+    if (lockedPhase)
+      assumptions.push(
+        "quantum phase from the request cycle's lock to the throttle's clock (too few replies of this candidate at this bandwidth)",
+      );
+    else if (!ownPhase)
       assumptions.push(
         'quantum phase uniform in [0, 1) (too few replies of this candidate at this bandwidth)',
       );
@@ -494,17 +514,26 @@ export class CostModel {
             };
           const parts = partsFor(sent, false)!;
           const wireBytes = Math.round(draw(parts.wire, random));
-          const phase = ownPhase ? phases[Math.floor(random() * phases.length)]! : random();
-          const bandwidthFactor = Math.max(0.2, 1 + relativeUncertainty * normal(random));
-          const uplinkMs = (quantaOf(wireBytes) - 1 + phase) * q * bandwidthFactor;
           const encodeMs = encode.length > 0 ? encode[Math.floor(random() * encode.length)]! * sent : 0;
+          const overheadMs = draw(networkOverhead, random);
+          const bandwidthFactor = Math.max(0.2, 1 + relativeUncertainty * normal(random));
+          const tick = q * bandwidthFactor;
+          let phase: number;
+          if (ownPhase) phase = phases[Math.floor(random() * phases.length)]!;
+          else if (lockedPhase) {
+            // Handed over this long after the tick the previous reply followed; it leaves on the next.
+            const handOverMs =
+              tickOffsets[Math.floor(random() * tickOffsets.length)]! + deviceMs + encodeMs + overheadMs / 2;
+            phase = 1 - (handOverMs / tick - Math.floor(handOverMs / tick));
+          } else phase = random();
+          const uplinkMs = (quantaOf(wireBytes) - 1) * tick + phase * tick;
           return {
             deviceMs,
             encodeMs,
             uplinkMs,
             serverMs: draw(parts.server, random),
             downlinkMs: draw(downlink, random),
-            overheadMs: draw(networkOverhead, random),
+            overheadMs,
             wireBytes,
           };
         };

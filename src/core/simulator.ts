@@ -273,6 +273,8 @@ export function simulate(config: SimulationConfig): SimulationResult {
   let explorations = 0;
   let lastTrafficAt = Number.NEGATIVE_INFINITY;
   let nextProbeAt = 0;
+  let previousSent = false;
+  let pricedAligned = false;
   let t = 0;
   for (let seq = 0; t < config.durationMs; seq++) {
     if (t - lastTrafficAt >= IDLE_PROBE_AFTER_MS && t >= nextProbeAt) {
@@ -284,13 +286,18 @@ export function simulate(config: SimulationConfig): SimulationResult {
       nextProbeAt = arrivedAt + Math.max(IDLE_PROBE_EVERY_MS, linkMs / IDLE_PROBE_DUTY) + 250 * random();
     }
     const uplink = uplinkInputOf(estimator.estimate());
-    if (!predictions || t - predictedAt >= predictEveryMs) {
+    // Back to back, one in flight: after a request that sent a message, the next starts in step
+    // with the throttle's clock (as the engine tells its cost model).
+    const tickAligned = previousSent;
+    if (!predictions || t - predictedAt >= predictEveryMs || tickAligned !== pricedAligned) {
       predictions = costModel.predictAll(config.candidates, {
         images: config.imagesPerRequest,
         slowdown: config.slowdown,
         uplink,
+        tickAligned,
       });
       predictedAt = t;
+      pricedAligned = tickAligned;
     }
     const decision = config.policy.decide({
       sloMs: config.sloMs,
@@ -337,6 +344,7 @@ export function simulate(config: SimulationConfig): SimulationResult {
       if (recentErrors.length > 20) recentErrors.shift();
     }
     requests.push({ record, decision, uplinkBps: uplink.bps });
+    previousSent = record.ok && record.wireBytes > 0;
     t += record.phases.totalMs;
   }
   return { policy: config.policy.name, requests };

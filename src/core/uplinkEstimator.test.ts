@@ -7,6 +7,7 @@ import {
   ThrottleModel,
   type StreamOptions,
 } from './throttleModel';
+import stalledAt2000 from './fixtures/uplink-2000kbps-stall.json';
 import { throttleChargedBytes } from './stats';
 import {
   idleProbeQuanta,
@@ -311,6 +312,22 @@ describe('UplinkEstimator on the DevTools throttle', () => {
       if (firstFitAt !== null) {
         expect(uplinkBps, `at ${arrivedAt}`).not.toBeNull();
         expect(Math.abs(uplinkBps! / 1_000_000 - 1)).toBeLessThan(0.02);
+      }
+    }
+    expect(firstFitAt).not.toBeNull();
+  });
+
+  it('keeps its held clock through one stalled message (recorded live on a loaded machine)', () => {
+    const recorded = stalledAt2000.samples as [number, number, number, number][];
+    const estimator = new UplinkEstimator();
+    let firstFitAt: number | null = null;
+    for (const [sentAt, arrivedAt, wireBytes, networkMs] of recorded) {
+      estimator.add({ sentAt, arrivedAt, wireBytes, networkMs });
+      const { uplinkBps } = estimator.estimate();
+      if (uplinkBps !== null && firstFitAt === null) firstFitAt = arrivedAt;
+      if (firstFitAt !== null) {
+        expect(uplinkBps, `at ${arrivedAt}`).not.toBeNull();
+        expect(Math.abs(uplinkBps! / 2_000_000 - 1)).toBeLessThan(0.02);
       }
     }
     expect(firstFitAt).not.toBeNull();

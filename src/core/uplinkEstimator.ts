@@ -101,7 +101,11 @@ const MAX_CHANCE_FIT = 1e-4;
 /** The estimate is recomputed at most this often (arrival clock), not on every sample. */
 const RECOMPUTE_EVERY_MS = 50;
 /** How long after its clock was last fitted an estimate may stand while no clock fits (arrival clock). */
-const HOLD_FIT_MS = 1000;
+const HOLD_FIT_MS = 3000;
+/** While a fit is held, transfer jitter a message may show before it counts as late. */
+const HELD_FIT_JITTER_MS = 10;
+/** While a fit is held, one message this much later than its quanta allow ends it on its own. */
+const HELD_FIT_STALL_MS = 50;
 
 /**
  * How far an arrival may sit from its tick: a sixth of Q (so a random arrival is on a tick one time
@@ -528,13 +532,25 @@ export class UplinkEstimator {
     const held = this.lastFit;
     if (!held || newest - held.atArrival > HOLD_FIT_MS) return null;
     const quantumMs = held.estimate.quantumMs!;
-    // The jitter that blurred the comb also stretches transfers by a few ms, so a message
-    // contradicts the clock only when it took half a quantum longer than its quanta allow.
-    const slack = Math.max(TRANSFER_JITTER_MS, quantumMs / 2);
+    // The jitter that blurred the comb also stretches transfers (recorded live at 2000 kbit/s on a
+    // loaded machine: 60-byte messages of 12-27 ms among 3 ms ones, and the estimate fell to
+    // "unknown"), so a message is late only when it took longer than its quanta allow by more than
+    // half a quantum and more than that jitter. Now and then a late one is a stall; a slower link
+    // makes every message late, or one by far more than a stall.
+    const lateAfterMs = Math.max(quantumMs / 2, HELD_FIT_JITTER_MS);
     const since = messages.filter((message) => message.arrivedAt > held.atArrival && message.idle);
-    return since.every((message) => message.transferMs <= message.quanta * quantumMs + slack)
-      ? held.estimate
-      : null;
+    const overruns = since.map((message) => message.transferMs - (message.quanta * quantumMs + lateAfterMs));
+    const newestTwoLate = overruns.length >= 2 && overruns.slice(-2).every((overrun) => overrun > 0);
+    if (newestTwoLate || overruns.some((overrun) => overrun > HELD_FIT_STALL_MS)) return null;
+    // A faster link: messages since leave on different ticks closer together than one quantum.
+    const after = messages.filter((message) => message.arrivedAt > held.atArrival);
+    const shortestTickMs = quantumMs - 2 * tickTolerance(quantumMs) - TRANSFER_JITTER_MS;
+    let closer = 0;
+    for (let i = 1; i < after.length; i++) {
+      const gap = after[i]!.arrivedAt - after[i - 1]!.arrivedAt;
+      if (gap > SAME_TICK_MS && gap < shortestTickMs) closer++;
+    }
+    return closer >= 2 ? null : held.estimate;
   }
 
   clear(): void {
