@@ -79,7 +79,7 @@ describe('autoPolicy', () => {
 
   it('counts accuracies within the manifest’s resolution as equal and takes the fastest of them', () => {
     // At 1× on a slow link: c4-b3 (93.67%) and the full model (93.50%) both fit; 0.17 points on
-    // 10,000 images is within one standard error, so the device's own 60 ms wins.
+    // 10,000 images is within two standard errors, so the device's own 60 ms wins.
     const c4b3: Candidate = { kind: 'split', levelId: 'c4', bits: 3, exitThreshold: null };
     const decision = auto.decide(
       input([view(c4b3, 195, 0.9367), view(onDevice, 60, 0.935), view(png, 1300, 0.935)]),
@@ -95,7 +95,8 @@ describe('autoPolicy', () => {
   });
 
   it('widens its margin with the predictor’s recent error', () => {
-    const candidates = [view(c4b4, 200, 0.9384), view(c2b2, 150, 0.9337)];
+    // Accuracies told apart (more than the 0.5-point resolution): the more accurate one while it fits.
+    const candidates = [view(c4b4, 200, 0.9384), view(c2b2, 150, 0.9284)];
     expect(auto.decide(input(candidates, { recentErrors: [0.01, 0.02] })).id).toBe('c4-b4');
     const wary = auto.decide(input(candidates, { recentErrors: [0.3, 0.4, 0.35] }));
     expect(wary.id).toBe('c2-b2');
@@ -192,9 +193,9 @@ describe('autoPolicy', () => {
                 .filter((entry) => entry.prediction.ok && entry.prediction.p90Ms <= budget)
                 .map((entry) => entry.expectedAccuracy!),
             );
-            // Within the accuracy resolution (0.25 pt: equals, the fastest taken) plus the
+            // Within the accuracy resolution (0.5 pt: equals, the fastest taken) plus the
             // hysteresis (0.2 pt: the current one kept) of the most accurate that meets it.
-            expect(decision.expectedAccuracy!).toBeGreaterThanOrEqual(best - 0.0025 - 0.002 - 1e-12);
+            expect(decision.expectedAccuracy!).toBeGreaterThanOrEqual(best - 0.005 - 0.002 - 1e-12);
           }
         },
       ),
