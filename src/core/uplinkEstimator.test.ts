@@ -412,6 +412,24 @@ describe('UplinkEstimator on the DevTools throttle', () => {
     expect(estimate.uplinkBps! / 256_000).toBeCloseTo(1, 2);
   });
 
+  it('drops a clock the newest message of several quanta overran by far, and reads that message', () => {
+    // PNG offload at 2 Mbit/s (8 KB: 6 quanta), then the throttle steps to 64 kbit/s: the next
+    // message takes 6 quanta of 187.5 ms. The 2 Mbit/s clock still fits every arrival.
+    const samples = stream({ bps: 2_000_000, seed: 12, bytes: 8200 });
+    const last = samples[samples.length - 1]!;
+    const slowMs = 6 * 187.5 - 40;
+    samples.push({
+      sentAt: last.arrivedAt + 5,
+      arrivedAt: last.arrivedAt + 5 + slowMs,
+      wireBytes: 8200,
+      networkMs: slowMs + 3,
+    });
+    const estimate = estimateOf(samples);
+    expect(estimate, JSON.stringify(estimate)).toMatchObject({ method: 'transfer-bounds' });
+    expect(inside(estimate, 64_000), JSON.stringify(estimate)).toBe(true);
+    expect(Math.abs(estimate.uplinkBps! / 64_000 - 1)).toBeLessThan(0.15);
+  });
+
   it('reports the median network time as RTT, and nothing before samples', () => {
     const estimator = new UplinkEstimator();
     expect(estimator.estimate()).toEqual({

@@ -102,6 +102,8 @@ const MAX_CHANCE_FIT = 1e-4;
 const RECOMPUTE_EVERY_MS = 50;
 /** How long after its clock was last fitted an estimate may stand while no clock fits (arrival clock). */
 const HOLD_FIT_MS = 3000;
+/** While a figure is held, its interval widens by this share per second of arrivals since. */
+const HELD_WIDENING_PER_S = 0.05;
 /** While a fit is held, transfer jitter a message may show before it counts as late. */
 const HELD_FIT_JITTER_MS = 10;
 /** While a fit is held, one message this much later than its quanta allow ends it on its own. */
@@ -135,6 +137,18 @@ interface ClockFit {
 /** Took longer than its quanta allow: a stall elsewhere (the server busy, a thread descheduled). */
 function tooSlow(message: Message, quantumMs: number): boolean {
   return message.transferMs > message.quanta * quantumMs + TRANSFER_JITTER_MS;
+}
+
+/**
+ * A message of several quanta took longer than they allow by more than a stall (beyond half a
+ * quantum and the jitter of a loaded machine): the link is slower than `quantumMs` says, and the
+ * message's own bounds say how slow. (One quantum that long may be a server pause: it bounds the
+ * link only from one side, and a clock that explains everything else stands.)
+ */
+function stalledFarBeyond(message: Message | null, quantumMs: number): boolean {
+  if (!message || message.quanta < 2) return false;
+  const lateAfterMs = Math.max(quantumMs / 2, HELD_FIT_JITTER_MS);
+  return message.transferMs - (message.quanta * quantumMs + lateAfterMs) > HELD_FIT_STALL_MS;
 }
 
 /** Took less than its whole quanta: only a change of conditions (which releases it) does that. */
@@ -478,6 +492,8 @@ export class UplinkEstimator {
     // The longest recent stretch that one clock explains: after a change of conditions, that is
     // the part since the change.
     const newest = messages[messages.length - 1]!.arrivedAt;
+    const newestIdle = [...messages].reverse().find((message) => message.idle) ?? null;
+    let slowedDown = false;
     const span = newest - messages[0]!.arrivedAt;
     const stretches = [
       messages,
@@ -488,6 +504,13 @@ export class UplinkEstimator {
       if (stretch.length < MIN_FIT_MESSAGES) continue;
       const fit = fitClock(stretch);
       if (!fit) continue;
+      // A clock may tolerate a few stalled messages, but not the newest taking far longer than its
+      // quanta allow: that is the link slowing down (live, after 2000 → 64 kbit/s: a 6-quantum
+      // message of 1122 ms behind fifty of 38 ms, and the 2 Mbit/s clock still fitted them all).
+      if (stalledFarBeyond(newestIdle, fit.quantumMs)) {
+        slowedDown = true;
+        continue;
+      }
       // ±2 standard errors, and never tighter than ±0.5 %: the comb's own jitter is not all of it.
       const halfWidth = Math.max(2 * fit.standardErrorMs, 0.005 * fit.quantumMs);
       const uplinkBps = (QUANTUM_BITS * 1000) / fit.quantumMs;
@@ -509,7 +532,12 @@ export class UplinkEstimator {
     // No clock fits: bound the bandwidth by the newest messages' transfers (older ones may predate
     // a change of conditions).
     const recent = messages.filter((m) => m.arrivedAt >= newest - this.windowMs / 2);
-    const pool = recent.length >= 3 ? recent : messages.slice(-3);
+    // After a slowdown only the messages since say what the link is now.
+    const pool = slowedDown
+      ? messages.slice(messages.lastIndexOf(newestIdle!))
+      : recent.length >= 3
+        ? recent
+        : messages.slice(-3);
     let bounds = boundsEstimate(pool);
     // The pool contradicts itself: conditions changed inside it, and the newest messages that
     // agree with each other are what the link is now (after a step down, a few slow messages of
@@ -518,20 +546,42 @@ export class UplinkEstimator {
       const newer = boundsEstimate(pool.slice(from));
       if (newer.method !== 'none') bounds = newer;
     }
-    if (bounds.uplinkBps !== null) return { ...bounds, ...base };
-    return { ...(this.heldFit(messages, newest) ?? bounds), ...base };
+    // The same for bounds that older messages outvote: the newest message of several quanta ran
+    // far beyond them.
+    if (!slowedDown && bounds.quantumMs !== null && stalledFarBeyond(newestIdle, bounds.quantumMs))
+      bounds = boundsEstimate(messages.slice(messages.lastIndexOf(newestIdle!)));
+    if (bounds.uplinkBps !== null) {
+      const estimate = { ...bounds, ...base };
+      this.lastFit = { estimate, atArrival: newest };
+      return estimate;
+    }
+    const held = this.heldFit(messages, newest);
+    return held ? { ...held, ...base } : { ...bounds, ...base };
   }
 
   /**
-   * The newest clock fit, for up to HOLD_FIT_MS after it, while no message since contradicts it:
-   * a fast link's comb is blurred now and then by arrival jitter of a few ms (recorded live at
-   * 1000 kbit/s: a fit at 5654 ms lost at 5881 ms and not found again for 500 ms), and "unknown"
-   * would then claim to know less than the last second showed.
+   * The newest figure (a clock fit, or the transfer bounds of messages of several quanta), for up
+   * to HOLD_FIT_MS of arrivals after it, while no message since contradicts it, its interval
+   * widened by HELD_WIDENING_PER_S for every second of arrivals since. A fast link's comb is blurred
+   * now and then by arrival jitter of a few ms (recorded live at 1000 kbit/s: a fit at 5654 ms lost
+   * at 5881 ms and not found again for 500 ms); after a step down, the one message of several
+   * quanta that measured the new link leaves the bounds' pool while the one-quantum messages since
+   * bound nothing from above (live, auto at 8× after 2000 → 64 kbit/s: a figure for 2 s, then
+   * "unknown" with every networked candidate unpriced). "Unknown" would claim to know less than
+   * the last seconds showed.
    */
   private heldFit(messages: Message[], newest: number): BandwidthEstimate | null {
     const held = this.lastFit;
     if (!held || newest - held.atArrival > HOLD_FIT_MS) return null;
     const quantumMs = held.estimate.quantumMs!;
+    // The interval's ends, as quanta: a message is late against the slowest the figure allows, and
+    // arrivals are too close together against the fastest.
+    const longestMs = held.estimate.uplinkLowBps
+      ? (QUANTUM_BITS * 1000) / held.estimate.uplinkLowBps
+      : quantumMs;
+    const shortestMs = held.estimate.uplinkHighBps
+      ? (QUANTUM_BITS * 1000) / held.estimate.uplinkHighBps
+      : quantumMs;
     // The jitter that blurred the comb also stretches transfers (recorded live at 2000 kbit/s on a
     // loaded machine: 60-byte messages of 12-27 ms among 3 ms ones, and the estimate fell to
     // "unknown"), so a message is late only when it took longer than its quanta allow by more than
@@ -539,18 +589,33 @@ export class UplinkEstimator {
     // makes every message late, or one by far more than a stall.
     const lateAfterMs = Math.max(quantumMs / 2, HELD_FIT_JITTER_MS);
     const since = messages.filter((message) => message.arrivedAt > held.atArrival && message.idle);
-    const overruns = since.map((message) => message.transferMs - (message.quanta * quantumMs + lateAfterMs));
+    const overruns = since.map((message) => message.transferMs - (message.quanta * longestMs + lateAfterMs));
     const newestTwoLate = overruns.length >= 2 && overruns.slice(-2).every((overrun) => overrun > 0);
     if (newestTwoLate || overruns.some((overrun) => overrun > HELD_FIT_STALL_MS)) return null;
     // A faster link: messages since leave on different ticks closer together than one quantum.
     const after = messages.filter((message) => message.arrivedAt > held.atArrival);
-    const shortestTickMs = quantumMs - 2 * tickTolerance(quantumMs) - TRANSFER_JITTER_MS;
+    const shortestTickMs = shortestMs - 2 * tickTolerance(shortestMs) - TRANSFER_JITTER_MS;
     let closer = 0;
     for (let i = 1; i < after.length; i++) {
       const gap = after[i]!.arrivedAt - after[i - 1]!.arrivedAt;
       if (gap > SAME_TICK_MS && gap < shortestTickMs) closer++;
     }
-    return closer >= 2 ? null : held.estimate;
+    if (closer >= 2) return null;
+    const ageS = Math.max(0, newest - held.atArrival) / 1000;
+    if (ageS === 0) return held.estimate;
+    const { uplinkBps, uplinkLowBps, uplinkHighBps, uplinkRelativeUncertainty } = held.estimate;
+    const widen = 1 + HELD_WIDENING_PER_S * ageS;
+    const lowBps = uplinkLowBps === null ? null : uplinkLowBps / widen;
+    const highBps = uplinkHighBps === null ? null : uplinkHighBps * widen;
+    return {
+      ...held.estimate,
+      uplinkLowBps: lowBps,
+      uplinkHighBps: highBps,
+      uplinkRelativeUncertainty:
+        uplinkBps !== null && lowBps !== null && highBps !== null
+          ? (highBps - lowBps) / 2 / uplinkBps
+          : uplinkRelativeUncertainty,
+    };
   }
 
   clear(): void {
