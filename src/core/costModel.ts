@@ -483,12 +483,13 @@ export class CostModel {
     const q = quantumMs(bps!);
     const phases = this.phasesNear(id, k, q);
     const ownPhase = phases.length >= this.phaseSamples;
+    // In step with the throttle's clock, the wait follows from the device work before it: a long
+    // run leaves less of the quantum to wait. Drawing the two apart (the candidate's own phases)
+    // would add their spreads as if independent.
     const tickOffsets = this.samples.values('tick-offset');
-    const lockedPhase = !ownPhase && context.tickAligned === true && tickOffsets.length > 0;
+    const lockedPhase = context.tickAligned === true && tickOffsets.length > 0;
     if (lockedPhase)
-      assumptions.push(
-        "quantum phase from the request cycle's lock to the throttle's clock (too few replies of this candidate at this bandwidth)",
-      );
+      assumptions.push("quantum phase from the request cycle's lock to the throttle's clock");
     else if (!ownPhase)
       assumptions.push(
         'quantum phase uniform in [0, 1) (too few replies of this candidate at this bandwidth)',
@@ -519,13 +520,13 @@ export class CostModel {
           const bandwidthFactor = Math.max(0.2, 1 + relativeUncertainty * normal(random));
           const tick = q * bandwidthFactor;
           let phase: number;
-          if (ownPhase) phase = phases[Math.floor(random() * phases.length)]!;
-          else if (lockedPhase) {
+          if (lockedPhase) {
             // Handed over this long after the tick the previous reply followed; it leaves on the next.
             const handOverMs =
               tickOffsets[Math.floor(random() * tickOffsets.length)]! + deviceMs + encodeMs + overheadMs / 2;
             phase = 1 - (handOverMs / tick - Math.floor(handOverMs / tick));
-          } else phase = random();
+          } else if (ownPhase) phase = phases[Math.floor(random() * phases.length)]!;
+          else phase = random();
           const uplinkMs = (quantaOf(wireBytes) - 1) * tick + phase * tick;
           return {
             deviceMs,

@@ -2,8 +2,8 @@
  * The state a policy decides with over a run, kept between requests: the predictor's recent
  * errors, the current choice, how many requests were decided and how many were explorations,
  * and the latest round of predictions. The engine keeps one per run and asks it before every
- * request; it does what the simulator's loop (src/core/simulator.ts) does, so that the simulator
- * stays a faithful model of the app:
+ * request, and the simulator (src/core/simulator.ts) runs the same loop, so that it stays a
+ * faithful model of the app:
  *
  * - every candidate is priced at most every `predictEveryMs` (250 ms), again at once when the
  *   request size, the slowdown or the candidate set changes, and after an exploration (what it

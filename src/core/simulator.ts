@@ -20,10 +20,10 @@ import {
   deviceModelsOf,
   type Candidate,
   type CostManifest,
-  type PredictionResult,
   uplinkInputOf,
 } from './costModel';
 import type { Decision, Policy } from './policy';
+import { PREDICT_EVERY_MS, PolicyLoop } from './policyLoop';
 import { computePhases, type ImageOutcome, type InferenceRecord, type Mode } from './record';
 import { mulberry32 } from './sampling';
 import { median, quantile } from './stats';
@@ -264,17 +264,11 @@ export function simulate(config: SimulationConfig): SimulationResult {
       costModel.setOffloadImageBytes(kind, config.world.wireBytes(kind, 1));
   calibrate(costModel, config);
   const estimator = new UplinkEstimator();
-  const predictEveryMs = config.predictEveryMs ?? 250;
-  const recentErrors: number[] = [];
+  const loop = new PolicyLoop(config.policy, config.accuracy, config.predictEveryMs ?? PREDICT_EVERY_MS);
   const requests: SimulatedRequest[] = [];
-  let predictions: PredictionResult[] | null = null;
-  let predictedAt = Number.NEGATIVE_INFINITY;
-  let current: string | null = null;
-  let explorations = 0;
   let lastTrafficAt = Number.NEGATIVE_INFINITY;
   let nextProbeAt = 0;
   let previousSent = false;
-  let pricedAligned = false;
   let t = 0;
   for (let seq = 0; t < config.durationMs; seq++) {
     if (t - lastTrafficAt >= IDLE_PROBE_AFTER_MS && t >= nextProbeAt) {
@@ -289,36 +283,26 @@ export function simulate(config: SimulationConfig): SimulationResult {
     // Back to back, one in flight: after a request that sent a message, the next starts in step
     // with the throttle's clock (as the engine tells its cost model).
     const tickAligned = previousSent;
-    if (!predictions || t - predictedAt >= predictEveryMs || tickAligned !== pricedAligned) {
-      predictions = costModel.predictAll(config.candidates, {
-        images: config.imagesPerRequest,
-        slowdown: config.slowdown,
-        uplink,
-        tickAligned,
-      });
-      predictedAt = t;
-      pricedAligned = tickAligned;
-    }
-    const decision = config.policy.decide({
+    const decided = loop.decide({
+      now: t,
       sloMs: config.sloMs,
-      candidates: config.candidates.map((candidate, i) => ({
-        candidate,
-        id: candidateId(candidate),
-        prediction: predictions![i]!,
-        expectedAccuracy: config.accuracy.get(candidateId(candidate)) ?? null,
-      })),
-      recentErrors,
-      current,
+      candidates: config.candidates,
+      pricingKey: `${config.imagesPerRequest}|${config.slowdown}|${tickAligned ? 'locked' : 'free'}`,
+      price: (candidates) =>
+        costModel.predictAll(candidates, {
+          images: config.imagesPerRequest,
+          slowdown: config.slowdown,
+          uplink,
+          tickAligned,
+        }),
       uplinkBps: uplink.bps,
-      requests: seq,
-      explorations,
     });
-    if (decision.exploring) explorations++;
-    else current = decision.id;
+    const { decision } = decided;
     const outcome = execute(config, decision.candidate, imagesOf(config, seq), t, seq, link, (values, what) =>
       draw.from(values, what),
     );
     const record = outcome.record;
+    record.decision = decided.record;
     if (decision.predictedMedianMs !== null && decision.predictedP90Ms !== null)
       record.prediction = {
         candidate: decision.id,
@@ -328,8 +312,6 @@ export function simulate(config: SimulationConfig): SimulationResult {
     for (const run of outcome.deviceRuns)
       costModel.addDeviceRun(run.model, config.imagesPerRequest, config.slowdown, run.ms, t);
     costModel.observeRecord(record, uplink.bps);
-    // What it measured changes the predictions: ask again before the next decision.
-    if (decision.exploring) predictions = null;
     if (outcome.sentAt !== null && outcome.arrivedAt !== null) {
       lastTrafficAt = outcome.arrivedAt;
       estimator.add({
@@ -339,10 +321,8 @@ export function simulate(config: SimulationConfig): SimulationResult {
         networkMs: record.phases.networkMs,
       });
     }
-    if (decision.predictedP90Ms !== null && decision.predictedP90Ms > 0) {
-      recentErrors.push(record.phases.totalMs / decision.predictedP90Ms - 1);
-      if (recentErrors.length > 20) recentErrors.shift();
-    }
+    // As the engine: only answered requests teach the predictor's error.
+    if (record.ok) loop.observe(decision, record.phases.totalMs);
     requests.push({ record, decision, uplinkBps: uplink.bps });
     previousSent = record.ok && record.wireBytes > 0;
     t += record.phases.totalMs;
