@@ -112,7 +112,7 @@ export function PredictionsTable({
 }) {
   return (
     <div className="table-scroll">
-      <table data-testid="predictions.table">
+      <table className="results" data-testid="predictions.table">
         <thead>
           <tr>
             <th>candidate</th>
@@ -135,26 +135,28 @@ export function PredictionsTable({
               data-measured-median={measured?.medianMs ?? ''}
               className={current.has(candidate) ? 'current' : undefined}
             >
-              <td>
+              <th scope="row">
                 {candidate}
                 {prediction.ok && prediction.exitShare > 0
                   ? ` (${formatPercent(prediction.exitShare, 0)} exit)`
                   : ''}
-              </td>
+              </th>
               {prediction.ok ? (
                 <>
-                  <td title={prediction.assumptions.join('; ')}>{formatMs(prediction.medianMs)}</td>
-                  <td>{formatMs(prediction.p90Ms)}</td>
+                  <td data-label="predicted median" title={prediction.assumptions.join('; ')}>
+                    {formatMs(prediction.medianMs)}
+                  </td>
+                  <td data-label="predicted p90">{formatMs(prediction.p90Ms)}</td>
                 </>
               ) : (
-                <td colSpan={2} className="muted">
+                <td data-label="predicted" colSpan={2} className="muted">
                   needs {prediction.missing.join(', ')}
                 </td>
               )}
-              <td>{formatMs(measured?.medianMs)}</td>
-              <td>{formatMs(measured?.p90Ms)}</td>
-              <td>{measured?.requests ?? 0}</td>
-              <td data-testid={`predictions.accuracy.${candidate}`}>
+              <td data-label="measured median">{formatMs(measured?.medianMs)}</td>
+              <td data-label="measured p90">{formatMs(measured?.p90Ms)}</td>
+              <td data-label="requests">{measured?.requests ?? 0}</td>
+              <td data-label="expected accuracy" data-testid={`predictions.accuracy.${candidate}`}>
                 {formatPercent(accuracies.get(candidate), 2)}
               </td>
             </tr>
