@@ -174,6 +174,8 @@ export class Engine {
   private inFlightChanged: (() => void) | null = null;
   /** Last time a request was sent or answered, or a probe sent. */
   private lastTrafficAt = 0;
+  /** Requests whose message is on its way or awaits its reply. */
+  private messagesInFlight = 0;
   /** Batch sizes each device session has already run once (the first run compiles shaders). */
   /** Batch sizes each session has run since it was created, beyond those the bundle warmed. */
   private readonly warmedBatchSizes = new WeakMap<ModelSession, Set<number>>();
@@ -367,11 +369,12 @@ export class Engine {
     // times drawn at random so that they do not lock onto the throttle's clock.
     this.idleProbeTimer = setInterval(() => {
       // Only on a quiet link: a probe queued behind a request (or a request behind a probe) would
-      // distort the very times it measures.
+      // distort the very times it measures. Device work alone leaves the link quiet (on-device, or
+      // auto on the device while the uplink is unknown, which only a probe can change).
       if (
         !this.tail.connected ||
         this.probeInFlight ||
-        this.inFlight > 0 ||
+        this.messagesInFlight > 0 ||
         now() - this.lastTrafficAt < IDLE_PROBE_AFTER_MS ||
         now() < this.nextIdleProbeAt
       )
@@ -871,6 +874,8 @@ export class Engine {
     this.lastTrafficAt = encodeEnd;
     const uplinkAtSend = this.uplinkNow().bps;
     const sending = this.tail.infer(frame, REQUEST_TIMEOUT_MS);
+    this.messagesInFlight++;
+    void sending.finally(() => this.messagesInFlight--);
     this.feed.noteSent();
     const failedImages = (): ImageOutcome[] =>
       indices.map((index, i) => ({ index, label: labels[i]!, predicted: -1, confidence: 0 }));
