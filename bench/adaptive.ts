@@ -1027,7 +1027,9 @@ function markdown(report: Report): string {
 
 /** --from-json FILE: the report (markdown, JSON, plots) rendered again from a run's JSON, nothing re-run. */
 function rerender(file: string): void {
-  writeReport(JSON.parse(readFileSync(file, 'utf8')) as Report);
+  const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  report.environment.rendered = `report rendered again from ${path.basename(file)} on ${new Date().toISOString()} (--from-json: no figure re-measured)`;
+  writeReport(report);
   log(`rendered ${values.out}/adaptive.md, adaptive.json and the plots from ${file}`);
 }
 

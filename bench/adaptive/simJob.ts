@@ -81,11 +81,14 @@ export async function runJob(
   return results;
 }
 
-/** Rough relative cost of a task, for sharding: auto prices every candidate 4× a second. */
+/**
+ * Rough relative cost of a task, for sharding (measured here: auto prices every candidate 4× a
+ * second; a static costs per request, and at 1× its requests are shorter, so there are more).
+ */
 export function taskCost(task: SimTask, traceSeconds: number, slos: number): number {
   if (task.policy === 'auto') return 14 * slos * traceSeconds;
-  if (task.policy === 'oracle') return 3 * slos * traceSeconds;
-  return traceSeconds;
+  if (task.policy === 'oracle') return 8 * slos * traceSeconds;
+  return (task.slowdown <= 1 ? 2 : 1) * traceSeconds;
 }
 
 /** Runs the job in `jobs` child processes (inline when 1), reporting each result as it comes. */
