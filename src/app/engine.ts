@@ -135,6 +135,8 @@ interface DeviceRequest {
   /** Emulated slowdown: each device model runs this many times. */
   slowdown: number;
   start: number;
+  /** Time spent in device model runs so far (ms), the rest of the device phase being the page's work. */
+  modelMs: number;
   plan: Plan;
   base: Pick<
     InferenceRecord,
@@ -579,6 +581,7 @@ export class Engine {
       settings,
       slowdown: settings.slowdown,
       start,
+      modelMs: 0,
       plan,
       base: {
         seq,
@@ -659,7 +662,7 @@ export class Engine {
       const logits = (await this.runModel(bundle.full, batchInput(testSet, indices), request))[
         bundle.manifest.full.output
       ]!;
-      const computeEnd = now();
+      const computeEnd = await this.endDeviceWork(request, { kind: 'on-device' });
       const classes = bundle.manifest.classes.length;
       const images = indices.map((index, i) => ({
         index,
@@ -769,7 +772,7 @@ export class Engine {
           ];
         });
       }
-      computeEnd = now();
+      computeEnd = await this.endDeviceWork(request, execution);
     } catch (error) {
       const end = now();
       this.failRecord(request, config, 'device-error', (error as Error).message, {
@@ -945,8 +948,29 @@ export class Engine {
     const batch = request.indices.length;
     const startedAt = now();
     const outputs = await model.run(input, batch, request.slowdown);
-    this.costModel?.addDeviceRun(model.name, batch, request.slowdown, now() - startedAt, now());
+    const ms = now() - startedAt;
+    request.modelMs += ms;
+    this.costModel?.addDeviceRun(model.name, batch, request.slowdown, ms, now());
     return outputs;
+  }
+
+  /**
+   * The end of the device phase: a device k times slower does its work around the models (inputs,
+   * copies, the exit's gate) k times slower too, so that work is padded to k times what it took;
+   * its time goes to the cost model as the candidate's device work.
+   */
+  private async endDeviceWork(request: DeviceRequest, candidate: Candidate): Promise<number> {
+    const workMs = Math.max(0, now() - request.start - request.modelMs);
+    if (request.slowdown > 1 && workMs > 0) await sleep((request.slowdown - 1) * workMs);
+    const end = now();
+    this.costModel?.addDeviceWork(
+      candidate,
+      request.indices.length,
+      request.slowdown,
+      Math.max(0, end - request.start - request.modelMs),
+      end,
+    );
+    return end;
   }
 
   private addRecord(

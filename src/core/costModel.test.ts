@@ -236,6 +236,22 @@ describe('CostModel', () => {
     expect(long.medianMs).toBeCloseTo(2 * q, 6);
   });
 
+  it("adds the device's work around its models, measured at this slowdown or scaled to it", () => {
+    const model = new CostModel(manifest, { draws: 1000 });
+    model.addDeviceRun('full', 16, 1, 40, 0);
+    const bare = ok(model.predict({ kind: 'on-device' }, { images: 16, slowdown: 1, uplink: { bps: null } }));
+    expect(bare.medianMs).toBeCloseTo(40, 6);
+    expect(bare.assumptions).toContain('device work outside the models not measured: taken as 0');
+    model.addDeviceWork({ kind: 'on-device' }, 16, 1, 3, 0);
+    const withWork = ok(
+      model.predict({ kind: 'on-device' }, { images: 16, slowdown: 1, uplink: { bps: null } }),
+    );
+    expect(withWork.medianMs).toBeCloseTo(43, 6);
+    // At 8× both scale from 1× until measured there.
+    const slow = ok(model.predict({ kind: 'on-device' }, { images: 16, slowdown: 8, uplink: { bps: null } }));
+    expect(slow.medianMs).toBeCloseTo(8 * 43, 6);
+  });
+
   /** A model that has seen 8 one-quantum c4-b2 replies, each `phase` of a quantum late at `bps`. */
   function phaseLockedModel(bps: number, phase: number): CostModel {
     const model = new CostModel(manifest, { phaseSamples: 8 });

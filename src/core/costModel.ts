@@ -71,6 +71,11 @@ export function allCandidates(manifest: CostManifest, webpQuality = 50): Candida
 }
 
 /** Device models a candidate runs, in order. */
+/** The pseudo-model the device's work around its model runs is filed under. */
+export function deviceWorkOf(candidate: Candidate): string {
+  return candidate.kind === 'on-device' ? 'work-on-device' : 'work-split';
+}
+
 export function deviceModelsOf(candidate: Candidate): string[] {
   if (candidate.kind === 'on-device') return ['full'];
   if (candidate.kind === 'offload') return [];
@@ -292,6 +297,14 @@ export class CostModel {
   // -----------------------------------------------------------------------------------------
   // Measurements in
 
+  /**
+   * The device phase's time outside its model runs for one request of `batch` images (already
+   * slowed down as the models are), keyed like a model: "work-split", "work-on-device".
+   */
+  addDeviceWork(candidate: Candidate, batch: number, slowdown: number, ms: number, at: number): void {
+    this.addDeviceRun(deviceWorkOf(candidate), batch, slowdown, ms, at);
+  }
+
   /** One timed run of a device model (already including the emulated slowdown's repeats). */
   addDeviceRun(model: string, batch: number, slowdown: number, ms: number, at: number): void {
     this.samples.add(`device:${model}@${batch}@${slowdown}`, ms, at);
@@ -424,6 +437,14 @@ export class CostModel {
     const device = deviceModelsOf(candidate).map((model) =>
       this.deviceDraws(model, k, context.slowdown, missing, assumptions),
     );
+    // The device's own work around its model runs (inputs, copies, the exit's gate), which an
+    // emulated slower device also does k times slower.
+    if (candidate.kind !== 'offload') {
+      const unmeasured: string[] = [];
+      const work = this.deviceDraws(deviceWorkOf(candidate), k, context.slowdown, unmeasured, assumptions);
+      if (work) device.push(work);
+      else assumptions.push('device work outside the models not measured: taken as 0');
+    }
     if (candidate.kind === 'on-device') {
       const overhead = this.optionalDraws('overhead:local', 'device overhead', assumptions);
       if (missing.length > 0) return { ok: false, candidate: id, missing };
@@ -488,8 +509,7 @@ export class CostModel {
     // would add their spreads as if independent.
     const tickOffsets = this.samples.values('tick-offset');
     const lockedPhase = context.tickAligned === true && tickOffsets.length > 0;
-    if (lockedPhase)
-      assumptions.push("quantum phase from the request cycle's lock to the throttle's clock");
+    if (lockedPhase) assumptions.push("quantum phase from the request cycle's lock to the throttle's clock");
     else if (!ownPhase)
       assumptions.push(
         'quantum phase uniform in [0, 1) (too few replies of this candidate at this bandwidth)',

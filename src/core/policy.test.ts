@@ -103,6 +103,19 @@ describe('autoPolicy', () => {
     expect(wary.margin).toBeCloseTo(0.38, 6);
   });
 
+  it('keeps a networked choice while the uplink is unknown and the device alone misses the target', () => {
+    const views = [view(png, null, 0.935), view(c2b2, null, 0.9337), view(onDevice, 300, 0.935)];
+    const kept = auto.decide(input(views, { uplinkBps: null, current: 'c2-b2' }));
+    expect(kept.id).toBe('c2-b2');
+    expect(kept.reason).toMatch(/uplink unknown for now, split c2 at 2 bits stays/);
+    // The device meets the target: it is taken; on the device already: it stays.
+    const fits = auto.decide(
+      input([view(c2b2, null, 0.9337), view(onDevice, 200, 0.935)], { uplinkBps: null, current: 'c2-b2' }),
+    );
+    expect(fits.id).toBe('full');
+    expect(auto.decide(input(views, { uplinkBps: null, current: 'full' })).id).toBe('full');
+  });
+
   it('falls back to the fastest when nothing meets the target', () => {
     const decision = auto.decide(
       input([view(png, 900, 0.935), view(c2b2, 400, 0.9337), view(onDevice, 600, 0.935)]),

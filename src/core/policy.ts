@@ -268,6 +268,28 @@ export function autoPolicy(options: AutoOptions = {}): Policy {
             : current.view.expectedAccuracy >= best.view.expectedAccuracy! - accuracyHysteresis);
         chosen = keep ? current : best;
       } else {
+        // With the uplink unknown only the device can be priced, and here it does not meet the
+        // target: a networked choice that did stays until the uplink says otherwise (live at 8×:
+        // exits that send now and then let the estimate lapse, and 1.5 s on the device missed
+        // every request), since an unknown uplink is not a slow one.
+        const currentView = input.candidates.find((view) => view.id === input.current);
+        if (
+          input.uplinkBps === null &&
+          currentView &&
+          currentView.candidate.kind !== 'on-device' &&
+          !currentView.prediction.ok
+        )
+          return {
+            candidate: currentView.candidate,
+            id: currentView.id,
+            predictedMedianMs: null,
+            predictedP90Ms: null,
+            expectedAccuracy: currentView.expectedAccuracy,
+            meetsSlo: false,
+            margin,
+            reason: `With the uplink unknown for now, ${describeCandidate(currentView.candidate)} stays: nothing that can be priced meets the ${formatMs(input.sloMs)} target.`,
+            exploring: false,
+          };
         const fastest = [...priced].sort((a, b) => a.p90Ms - b.p90Ms || a.medianMs - b.medianMs)[0]!;
         const keep = current !== undefined && current.p90Ms <= fastest.p90Ms * (1 + speedHysteresis);
         chosen = keep ? current : fastest;
