@@ -43,7 +43,20 @@ const describeRun = (records: InferenceRecord[], stepAt: number) =>
 const pricesAtEnd = (records: InferenceRecord[]) => {
   const last = records[records.length - 1]?.decision;
   if (!last) return 'no decision';
-  const shown = ['full', 'png', 'c4-b4', 'c4-b3', 'c2-b4', 'c4-b2', 'c2-b2', 'c2-b1'];
+  const shown = [
+    'full',
+    'png',
+    'webp-q50',
+    'c4-b4',
+    'c4-b3',
+    'c2-b4',
+    'c4-b2',
+    'c2-b2',
+    'c2-b1',
+    'c2-b2-x0.9',
+    'c4-b2-x0.9',
+    'c2-b2-x0.5',
+  ];
   return (
     `uplink ${last.uplinkBps === null ? 'unknown' : `${Math.round(last.uplinkBps / 1000)} kbit/s`}, chose ${last.candidate}: ` +
     last.candidates
@@ -171,7 +184,7 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     eightX = run;
   });
 
-  // Measured 2026-12-03 (WASM, 2 loaded cores), 2 runs: off PNG at +2.32 s / +1.17 s after the step (run 1 decided PNG again at +1.20 s: predicted p90 84 ms, took 1055 ms), and 15 of 18 / 13 of 14 requests after the step over 250 ms: nothing fits at 8× (predicted p90 at ~55 kbit/s: c2-b4 456–580, c4-b3 499–509, full 576–1216 ms; the exits it ran at 0.5 took 116–902 ms).
+  // Measured 2026-12-03 evening on a quiet machine, 2 runs: off PNG at +1.19 s and +3.15 s after the step (one in flight: the PNG sent as the throttle stepped took 1071 ms and 2991 ms, and nothing can be decided before it ends); 9 and 4 requests after the step over 250 ms (that PNG, in the first run 6 on the device while the estimate lapsed, since fixed in the policy; otherwise splits with exits at 60-190 ms and a few at 255-373 ms). Not held reliably yet.
   test.fixme('step at 8×: auto leaves offload within 2 s, and at most 3 requests after the step miss 250 ms', () => {
     test.skip(eightX === null, 'needs the 8× run of the test before');
     const { records, stepAt } = eightX!;

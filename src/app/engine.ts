@@ -137,6 +137,8 @@ interface DeviceRequest {
   start: number;
   /** Time spent in device model runs so far (ms), the rest of the device phase being the page's work. */
   modelMs: number;
+  /** In step with the throttle's clock: ms since the tick that released the previous message. */
+  tickOffsetMs: number | null;
   plan: Plan;
   base: Pick<
     InferenceRecord,
@@ -186,6 +188,8 @@ export class Engine {
   private costModel: CostModel | null = null;
   /** Whether the newest record's request sent a message and got its reply. */
   private previousSentMessage = false;
+  /** Device clock when the server received the newest answered message. */
+  private lastMessageArrivedAt: number | null = null;
   private runStartedAt = 0;
   private refreshSpentMs = 0;
   private idleProbeTimer: ReturnType<typeof setInterval> | null = null;
@@ -582,6 +586,10 @@ export class Engine {
       slowdown: settings.slowdown,
       start,
       modelMs: 0,
+      tickOffsetMs:
+        this.tickAligned(settings) && this.lastMessageArrivedAt !== null
+          ? start - this.lastMessageArrivedAt
+          : null,
       plan,
       base: {
         seq,
@@ -929,6 +937,14 @@ export class Engine {
         };
       }
       this.addUplinkSample(outcome.sentAt, result.serverReceivedAt, outcome.wireBytes, phases.networkMs);
+      if (clock) {
+        // What the lock to the throttle's clock turns on: how long after the tick that released the
+        // previous message this request started, and how long its own message took to be handed over.
+        const arrivedAt = result.serverReceivedAt - clock.offsetMs;
+        if (request.tickOffsetMs !== null)
+          this.costModel?.observeTickLock(request.tickOffsetMs, Math.max(0, sent - encodeEnd), arrivedAt);
+        this.lastMessageArrivedAt = arrivedAt;
+      }
       this.addRecord(
         request,
         { ...common, images, phases, serverBatch: result.batchSize, ok: true },

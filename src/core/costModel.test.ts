@@ -213,6 +213,26 @@ describe('CostModel', () => {
     expect(
       locked.assumptions.some((text) => text.startsWith("quantum phase from the request cycle's lock")),
     ).toBe(true);
+    // Measured by the engine (start after the releasing tick, hand-over to the socket), it replaces
+    // the estimate from server and downlink times.
+    const measured = new CostModel(manifest, { draws: 2000 });
+    measured.addDeviceRun('head-c2', 16, 1, 80, 0);
+    measured.observeRecord(
+      networkRecord({
+        mode: 'split',
+        config: 'c4-b2',
+        images: 16,
+        wireBytes: 804,
+        payloadBytes: 784,
+        uplinkMs: 50,
+        serverMs: 5,
+        downlinkMs: 3,
+      }),
+      bps,
+    );
+    measured.observeTickLock(20, 2, 0);
+    const fromMeasured = ok(measured.predict(split('c2', 2), { ...context, tickAligned: true }));
+    expect(fromMeasured.phases.uplinkMs).toBeCloseTo(q - (20 + 80 + 2), 6);
     // Not in step with the clock (the previous request sent nothing, or several are in flight): uniform.
     const free = ok(model.predict(split('c2', 2), context));
     expect(free.p90Ms).toBeCloseTo(80 + 8 + 0.9 * q, -0.5);

@@ -209,7 +209,18 @@ class SampleStore {
     return out;
   }
 
-  clear(): void {
+  /** Forgets one key, or everything. */
+  clear(key?: string): void {
+    if (key !== undefined) {
+      this.values_.delete(key);
+      this.newest.delete(key);
+      const family = key.split('@')[0]!;
+      this.families.set(
+        family,
+        (this.families.get(family) ?? []).filter((other) => other !== key),
+      );
+      return;
+    }
     this.values_.clear();
     this.newest.clear();
     this.families.clear();
@@ -305,6 +316,19 @@ export class CostModel {
     this.addDeviceRun(deviceWorkOf(candidate), batch, slowdown, ms, at);
   }
 
+  /**
+   * Measured in step with the throttle's clock: a request started `tickOffsetMs` after the tick
+   * that released the previous message (its arrival at the server), and its own message took
+   * `handOverMs` from the end of encoding to the socket.
+   */
+  observeTickLock(tickOffsetMs: number, handOverMs: number, at: number): void {
+    if (!(tickOffsetMs >= 0) || !Number.isFinite(handOverMs)) return;
+    if (this.samples.values('tick-offset:measured').length === 0) this.samples.clear('tick-offset');
+    this.samples.add('tick-offset:measured', 1, at);
+    this.samples.add('tick-offset', tickOffsetMs, at);
+    this.samples.add('hand-over', handOverMs, at);
+  }
+
   /** One timed run of a device model (already including the emulated slowdown's repeats). */
   addDeviceRun(model: string, batch: number, slowdown: number, ms: number, at: number): void {
     this.samples.add(`device:${model}@${batch}@${slowdown}`, ms, at);
@@ -344,13 +368,15 @@ export class CostModel {
     this.samples.add('overhead:network', p.overheadMs, at);
     if (p.uplinkMs !== null && p.downlinkMs !== null) {
       this.samples.add('downlink', p.downlinkMs, at);
-      // From the tick that released this message to the start of the next request: the server,
-      // the reply's way back and the hand-over back (about half the device's overhead).
-      this.samples.add(
-        'tick-offset',
-        p.serverQueueMs + p.serverComputeMs + p.downlinkMs + p.overheadMs / 2,
-        at,
-      );
+      // Until the engine measures it: from the tick that released this message to the start of the
+      // next request, the server, the reply's way back and the hand-over back (about half the
+      // device's overhead).
+      if (this.samples.values('tick-offset:measured').length === 0)
+        this.samples.add(
+          'tick-offset',
+          p.serverQueueMs + p.serverComputeMs + p.downlinkMs + p.overheadMs / 2,
+          at,
+        );
       if (uplinkBps !== null && uplinkBps > 0) {
         // Where in its first quantum the message started, in quanta: what the phase lock decides.
         const q = quantumMs(uplinkBps);
@@ -508,6 +534,7 @@ export class CostModel {
     // run leaves less of the quantum to wait. Drawing the two apart (the candidate's own phases)
     // would add their spreads as if independent.
     const tickOffsets = this.samples.values('tick-offset');
+    const handOvers = this.samples.values('hand-over');
     const lockedPhase = context.tickAligned === true && tickOffsets.length > 0;
     if (lockedPhase) assumptions.push("quantum phase from the request cycle's lock to the throttle's clock");
     else if (!ownPhase)
@@ -543,7 +570,10 @@ export class CostModel {
           if (lockedPhase) {
             // Handed over this long after the tick the previous reply followed; it leaves on the next.
             const handOverMs =
-              tickOffsets[Math.floor(random() * tickOffsets.length)]! + deviceMs + encodeMs + overheadMs / 2;
+              tickOffsets[Math.floor(random() * tickOffsets.length)]! +
+              deviceMs +
+              encodeMs +
+              (handOvers.length > 0 ? handOvers[Math.floor(random() * handOvers.length)]! : overheadMs / 2);
             phase = 1 - (handOverMs / tick - Math.floor(handOverMs / tick));
           } else if (ownPhase) phase = phases[Math.floor(random() * phases.length)]!;
           else phase = random();

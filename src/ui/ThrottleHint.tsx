@@ -27,14 +27,14 @@ export function ThrottleHint() {
         DevTools' <em>CPU throttling</em> (Performance panel) does not make this device k times slower. It
         slows the page's main thread, and the models do not run there: WASM runs in onnxruntime's proxy worker
         and WebGPU on the GPU. Measured in this Chromium at 4× (CDP{' '}
-        <code>Emulation.setCPUThrottlingRate</code>, WASM, 16 images per request, two runs): a busy loop on
+        <code>Emulation.setCPUThrottlingRate</code>, WASM, 16 images per request, three runs): a busy loop on
         the main thread ran 4.2–4.7× slower, one in a dedicated worker 1.0–1.3×; the full model's device time
-        rose 1.6–1.8× and a head's 1.9–2.2× (WebGPU on SwiftShader: 1.4× and 2.2×), from the hand-over to the
-        worker on the throttled main thread more than from the model's compute. Running the models on the main
-        thread would let the throttle apply, but every inference would then freeze the page and delay the
+        rose 1.3–1.8× and a head's 1.9–2.2× (WebGPU on SwiftShader: 1.4–1.5× and 2.2×), from the hand-over to
+        the worker on the throttled main thread more than from the model's compute. Running the models on the
+        main thread would let the throttle apply, but every inference would then freeze the page and delay the
         handling of replies, which the network phase would be charged for. To play a slower device, use{' '}
         <em>Device speed (emulated)</em>: the device's model work really runs that many times, paced to that
-        many times a typical single run, and every record says so.
+        many times a typical single run, its other work padded alike, and every record says so.
       </p>
     </section>
   );
