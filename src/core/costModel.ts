@@ -71,6 +71,9 @@ export function allCandidates(manifest: CostManifest, webpQuality = 50): Candida
 }
 
 /** Device models a candidate runs, in order. */
+/** Quantum (ms) from which the lock to the throttle's clock prices even a candidate with its own phases. */
+const LOCK_MIN_QUANTUM_MS = 20;
+
 /** The pseudo-model the device's work around its model runs is filed under. */
 export function deviceWorkOf(candidate: Candidate): string {
   return candidate.kind === 'on-device' ? 'work-on-device' : 'work-split';
@@ -535,7 +538,11 @@ export class CostModel {
     // would add their spreads as if independent.
     const tickOffsets = this.samples.values('tick-offset');
     const handOvers = this.samples.values('hand-over');
-    const lockedPhase = context.tickAligned === true && tickOffsets.length > 0;
+    // On a fast link (a quantum of a few ms) the clock offset's error (about a millisecond) is a
+    // good share of the quantum, while the candidate's own phases carry none, and the lock moves a
+    // request by a few ms at most: there its own phases, once it has them, price it better.
+    const lockedPhase =
+      context.tickAligned === true && tickOffsets.length > 0 && (!ownPhase || q >= LOCK_MIN_QUANTUM_MS);
     if (lockedPhase) assumptions.push("quantum phase from the request cycle's lock to the throttle's clock");
     else if (!ownPhase)
       assumptions.push(
