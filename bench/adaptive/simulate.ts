@@ -78,25 +78,11 @@ export function simulateStatic(world: SimWorld, run: SimRun, candidate: Candidat
 /** Auto's run; its records carry the decision as the page's do (candidate, uplink, exploring). */
 export function simulateAuto(world: SimWorld, run: SimRun, sloMs: number): InferenceRecord[] {
   const result = simulate({ ...base(world, run, sloMs), policy: autoPolicy() });
-  return result.requests.map(({ record, decision, uplinkBps }) => ({
+  // The simulator's records carry the decision as the app's do; the per-candidate prices are
+  // left out of the report.
+  return result.requests.map(({ record }) => ({
     ...record,
-    decision: decision
-      ? {
-          policy: 'auto',
-          candidate: decision.id,
-          reason: decision.reason,
-          sloMs,
-          predicted:
-            decision.predictedMedianMs !== null && decision.predictedP90Ms !== null
-              ? { medianMs: decision.predictedMedianMs, p90Ms: decision.predictedP90Ms }
-              : null,
-          expectedAccuracy: decision.expectedAccuracy,
-          meetsSlo: decision.meetsSlo,
-          exploring: decision.exploring,
-          uplinkBps,
-          candidates: [],
-        }
-      : undefined,
+    decision: record.decision ? { ...record.decision, candidates: [] } : undefined,
   }));
 }
 

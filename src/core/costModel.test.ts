@@ -185,6 +185,17 @@ describe('CostModel', () => {
   });
 
   it('back to back after a released message, a candidate new at this bandwidth leaves on the next tick', () => {
+    // Another candidate's reply: server 5 ms, downlink 3 ms (the tick offset), no overhead.
+    const anotherReply = networkRecord({
+      mode: 'split',
+      config: 'c4-b2',
+      images: 16,
+      wireBytes: 804,
+      payloadBytes: 784,
+      uplinkMs: 50,
+      serverMs: 5,
+      downlinkMs: 3,
+    });
     // At 64 kbit/s a quantum is 187.5 ms: a request that starts 8 ms after a tick and hands its one
     // quantum over after 80 ms of device work waits the 99.5 ms to the next tick, so the request
     // takes one quantum in all, not 80 ms plus a uniform share of one.
@@ -192,20 +203,7 @@ describe('CostModel', () => {
     const q = quantumMs(bps);
     const model = new CostModel(manifest, { draws: 2000 });
     model.addDeviceRun('head-c2', 16, 1, 80, 0);
-    // Another candidate's reply: server 5 ms, downlink 3 ms (the tick offset), no overhead.
-    model.observeRecord(
-      networkRecord({
-        mode: 'split',
-        config: 'c4-b2',
-        images: 16,
-        wireBytes: 804,
-        payloadBytes: 784,
-        uplinkMs: 50,
-        serverMs: 5,
-        downlinkMs: 3,
-      }),
-      bps,
-    );
+    model.observeRecord(anotherReply, bps);
     const context = { images: 16, slowdown: 1, uplink: { bps } };
     const locked = ok(model.predict(split('c2', 2), { ...context, tickAligned: true }));
     expect(locked.phases.uplinkMs).toBeCloseTo(q - (8 + 80), 6);
@@ -217,19 +215,7 @@ describe('CostModel', () => {
     // the estimate from server and downlink times.
     const measured = new CostModel(manifest, { draws: 2000 });
     measured.addDeviceRun('head-c2', 16, 1, 80, 0);
-    measured.observeRecord(
-      networkRecord({
-        mode: 'split',
-        config: 'c4-b2',
-        images: 16,
-        wireBytes: 804,
-        payloadBytes: 784,
-        uplinkMs: 50,
-        serverMs: 5,
-        downlinkMs: 3,
-      }),
-      bps,
-    );
+    measured.observeRecord(anotherReply, bps);
     measured.observeTickLock(20, 2, 0);
     const fromMeasured = ok(measured.predict(split('c2', 2), { ...context, tickAligned: true }));
     expect(fromMeasured.phases.uplinkMs).toBeCloseTo(q - (20 + 80 + 2), 6);
@@ -239,19 +225,7 @@ describe('CostModel', () => {
     // Device work longer than a quantum: the first tick after it, two quanta in all.
     const slow = new CostModel(manifest, { draws: 2000 });
     slow.addDeviceRun('head-c2', 16, 1, 200, 0);
-    slow.observeRecord(
-      networkRecord({
-        mode: 'split',
-        config: 'c4-b2',
-        images: 16,
-        wireBytes: 804,
-        payloadBytes: 784,
-        uplinkMs: 50,
-        serverMs: 5,
-        downlinkMs: 3,
-      }),
-      bps,
-    );
+    slow.observeRecord(anotherReply, bps);
     const long = ok(slow.predict(split('c2', 2), { ...context, tickAligned: true }));
     expect(long.medianMs).toBeCloseTo(2 * q, 6);
   });

@@ -39,6 +39,22 @@ function settleMs(samples: UplinkSample[], changeAt: number, toBps: number): num
   return lastWrongAt - changeAt;
 }
 
+/** Replays recorded samples: once the estimate has a figure, it keeps one within 2% of `bps`. */
+function expectFigureOnceFitted(recorded: [number, number, number, number][], bps: number): void {
+  const estimator = new UplinkEstimator();
+  let firstFitAt: number | null = null;
+  for (const [sentAt, arrivedAt, wireBytes, networkMs] of recorded) {
+    estimator.add({ sentAt, arrivedAt, wireBytes, networkMs });
+    const { uplinkBps } = estimator.estimate();
+    if (uplinkBps !== null && firstFitAt === null) firstFitAt = arrivedAt;
+    if (firstFitAt !== null) {
+      expect(uplinkBps, `at ${arrivedAt}`).not.toBeNull();
+      expect(Math.abs(uplinkBps! / bps - 1)).toBeLessThan(0.02);
+    }
+  }
+  expect(firstFitAt).not.toBeNull();
+}
+
 function stream(overrides: Partial<StreamOptions> & { bps: number; seed: number }): UplinkSample[] {
   const random = seededRandom(overrides.seed);
   return simulateStream({
@@ -303,34 +319,12 @@ describe('UplinkEstimator on the DevTools throttle', () => {
       [6377.87, 6385.59, 793, 7.97],
       [6401.17, 6408.68, 793, 7.78],
     ];
-    const estimator = new UplinkEstimator();
-    let firstFitAt: number | null = null;
-    for (const [sentAt, arrivedAt, wireBytes, networkMs] of recorded) {
-      estimator.add({ sentAt, arrivedAt, wireBytes, networkMs });
-      const { uplinkBps } = estimator.estimate();
-      if (uplinkBps !== null && firstFitAt === null) firstFitAt = arrivedAt;
-      if (firstFitAt !== null) {
-        expect(uplinkBps, `at ${arrivedAt}`).not.toBeNull();
-        expect(Math.abs(uplinkBps! / 1_000_000 - 1)).toBeLessThan(0.02);
-      }
-    }
-    expect(firstFitAt).not.toBeNull();
+    expectFigureOnceFitted(recorded, 1_000_000);
   });
 
   it('keeps its held clock through one stalled message (recorded live on a loaded machine)', () => {
     const recorded = stalledAt2000.samples as [number, number, number, number][];
-    const estimator = new UplinkEstimator();
-    let firstFitAt: number | null = null;
-    for (const [sentAt, arrivedAt, wireBytes, networkMs] of recorded) {
-      estimator.add({ sentAt, arrivedAt, wireBytes, networkMs });
-      const { uplinkBps } = estimator.estimate();
-      if (uplinkBps !== null && firstFitAt === null) firstFitAt = arrivedAt;
-      if (firstFitAt !== null) {
-        expect(uplinkBps, `at ${arrivedAt}`).not.toBeNull();
-        expect(Math.abs(uplinkBps! / 2_000_000 - 1)).toBeLessThan(0.02);
-      }
-    }
-    expect(firstFitAt).not.toBeNull();
+    expectFigureOnceFitted(recorded, 2_000_000);
   });
 
   it('shows unknown on an idle unthrottled link, and what the probes bound', () => {
