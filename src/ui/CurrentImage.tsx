@@ -63,7 +63,14 @@ function Codes({ codes }: { codes: { values: number[]; shape: [number, number, n
   }, [codes, channels, height, width]);
   return (
     <figure>
-      <canvas ref={ref} className="pixelated codes" data-testid="current.codes" />
+      {/* 64 px tall, unless that is wider than the card (c8's eight tiles on a phone): then as wide
+          as the card, at the same aspect. */}
+      <canvas
+        ref={ref}
+        className="pixelated codes"
+        data-testid="current.codes"
+        style={{ width: `min(100%, ${Math.round((64 * (width * channels + channels - 1)) / height)}px)` }}
+      />
       <figcaption className="muted small">
         bottleneck codes, {channels}×{height}×{width} at {codes.bits} bit
       </figcaption>
