@@ -55,6 +55,7 @@ import {
   checkAgainstBestStatic,
   checkAgainstOracle,
   checkFidelity,
+  FULL_LIVE_GRID,
   estimateLiveSeconds,
   liveRuns,
   metricsBySlo,
@@ -298,15 +299,7 @@ async function main(): Promise<void> {
     auto: runAuto,
   };
   const estimate = estimateLiveSeconds(grid);
-  const fullGrid = {
-    traces: 3,
-    segmentsPerTrace: 2,
-    segmentSeconds: 120,
-    slowdowns: 2,
-    slos: 2,
-    statics: 4,
-    auto: true,
-  };
+  const fullGrid = FULL_LIVE_GRID;
   log(
     `the full default live grid (3 traces × 2 segments of 120 s × 2 slowdowns × (4 statics + auto × 2 SLOs)): ${liveRuns(fullGrid)} runs, about ${(estimateLiveSeconds(fullGrid) / 60).toFixed(0)} min`,
   );

@@ -5,6 +5,7 @@ import {
   checkAgainstBestStatic,
   checkAgainstOracle,
   checkFidelity,
+  FULL_LIVE_GRID,
   estimateLiveSeconds,
   liveRuns,
   metricsBySlo,
@@ -101,15 +102,7 @@ describe('metrics and checks', () => {
   });
 
   it('counts and times the live grid', () => {
-    const grid = {
-      traces: 3,
-      segmentsPerTrace: 2,
-      segmentSeconds: 120,
-      slowdowns: 2,
-      slos: 2,
-      statics: 4,
-      auto: true,
-    };
+    const grid = FULL_LIVE_GRID;
     expect(liveRuns(grid)).toBe(3 * 2 * 2 * 6);
     expect(estimateLiveSeconds(grid, 10, 100)).toBe(100 + 72 * 130);
     expect(liveRuns({ ...grid, auto: false })).toBe(48);

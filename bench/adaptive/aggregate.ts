@@ -143,6 +143,17 @@ export interface LiveGrid {
   auto: boolean;
 }
 
+/** The live grid: 3 traces × 2 segments of 120 s × 2 slowdowns × (4 statics + auto × 2 SLOs). */
+export const FULL_LIVE_GRID: LiveGrid = {
+  traces: 3,
+  segmentsPerTrace: 2,
+  segmentSeconds: 120,
+  slowdowns: 2,
+  slos: 2,
+  statics: 4,
+  auto: true,
+};
+
 /** Live runs of the grid: per trace × segment × slowdown, each static once and auto once per SLO. */
 export function liveRuns(grid: LiveGrid): number {
   return grid.traces * grid.segmentsPerTrace * grid.slowdowns * (grid.statics + (grid.auto ? grid.slos : 0));
