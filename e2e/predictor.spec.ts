@@ -1,18 +1,24 @@
 /**
  * How well the cost model predicts: every record carries the prediction made for it before it
- * ran; for each candidate streamed for 60 requests at 256 and 2000 kbit/s, at slowdown 1× and 8×,
- * the predictions of the last 30 are held against those 30 requests' measured totals. A timing
+ * ran; for each candidate streamed for 90 requests at 256 and 2000 kbit/s, at slowdown 1× and 8×,
+ * the predictions of the last 60 are held against those 60 requests' measured totals. A timing
  * check on a shared machine, so it runs on request and writes a report:
  *
  *   SPLITSCOPE_PERF=1 SPLITSCOPE_PREDICTOR_REPORT=bench/results/predictor.md npx playwright test e2e/predictor.spec.ts
+ *
+ * SPLITSCOPE_PREDICTOR_DUMP=<dir> also writes each row outside the target's records there.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { InferenceRecord } from '../src/core/record';
 import { RunDriver, SplitScopePage, Throttle, expect, test, useBackend, type RunOptions } from './fixtures';
 
 // The first 30 let the uplink estimate settle and fill the cost model with this candidate's own runs.
-const REQUESTS = 60;
-const JUDGED = 30;
+// 60 are judged, not 30: under the lock to the throttle's clock, a candidate whose hand-over falls
+// near a tick takes one of two totals a whole quantum apart (device or encode time decides which
+// side), and the median of 30 such totals flips between the modes from run to run on its own.
+const REQUESTS = 90;
+const JUDGED = 60;
 const PER_REQUEST = 16;
 
 const CANDIDATES: { id: string; options: RunOptions }[] = [
@@ -89,10 +95,16 @@ test('the cost model predicts each candidate within ±15% (median) and ±20% (p9
           const medianError = predictedMedian / measuredMedian - 1;
           const p90Error = predictedP90 / measuredP90 - 1;
           cells += ` ${predictedMedian.toFixed(1)} | ${predictedP90.toFixed(1)} | ${(medianError * 100).toFixed(1)} | ${(p90Error * 100).toFixed(1)} |`;
-          if (Math.abs(medianError) > 0.15 || Math.abs(p90Error) > 0.2)
+          if (Math.abs(medianError) > 0.15 || Math.abs(p90Error) > 0.2) {
+            const dump = process.env.SPLITSCOPE_PREDICTOR_DUMP;
+            if (dump) {
+              mkdirSync(dump, { recursive: true });
+              writeFileSync(join(dump, `miss-${id}-${kbps}-${slowdown}x.json`), JSON.stringify(judged));
+            }
             misses.push(
               `${id} at ${kbps} kbit/s, ${slowdown}×: median ${(medianError * 100).toFixed(1)}%, p90 ${(p90Error * 100).toFixed(1)}%`,
             );
+          }
         }
         rows.push(cells);
         console.warn(cells);
