@@ -233,7 +233,7 @@ async function main(): Promise<void> {
       node: process.version,
       bundle: `${manifest.bundleId}@${manifest.training.commit}`,
       imagesPerCell: images,
-      slowdowns: `${slowdowns.join(', ')} (emulated: the device's model work runs k times, paced to k × its first run; 1 = this machine's real speed)`,
+      slowdowns: `${slowdowns.join(', ')} (emulated: the device's model work runs k times, paced to k × the median of its recent single runs; 1 = this machine's real speed)`,
       throttle: 'CDP Network.emulateNetworkConditions, upload only (download unthrottled, latency 0)',
       seconds: (Date.now() - started) / 1000,
     };
@@ -292,7 +292,7 @@ function markdown(environment: Record<string, unknown>, cells: Cell[]): string {
     'Each row streamed the same test images (file order from index 0) through the real page, one request in flight.',
     'Latency is per request, from the start of device compute to the reply; phases are medians over the requests',
     "(they need not add up to the median total). Bytes are the WebSocket messages' payload bytes, as the app measured them.",
-    '*Device slowdown* is emulated: at k× every model the device runs ran k times in a row, paced to k × its first run (1× = this machine).',
+    '*Device slowdown* is emulated: at k× every model the device runs ran k times in a row, paced to k × the median of its recent single runs (1× = this machine).',
     'Split rows ending in -x0.9 ran the early exit at confidence ≥ 0.9: *exited* is the share of images answered on the',
     'device, which send nothing (0 B), and wire bytes per request average over requests that sent a message.',
     '',

@@ -16,7 +16,7 @@
  * - downlink and hand-over overhead of every networked request.
  *
  * The simulator multiplies a 1× device run by the slowdown; the page instead runs the model k times
- * paced to k × that request's first run, so a 1× run slowed by a scheduling hiccup becomes k hiccups
+ * paced to k × the median of its recent single runs (src/core/slowdownPacer.ts), so a 1× run slowed by a scheduling hiccup becomes k hiccups
  * in the simulation but one in the page. Records at another slowdown k (short static runs at k)
  * therefore give that slowdown its own device runs, divided by k (`deviceMsBySlowdown`), which the
  * simulator multiplies back: its device times at k are then the ones measured at k.
