@@ -67,23 +67,44 @@ describe('PolicyLoop', () => {
     expect(calls()).toBe(3);
   });
 
+  it('prices again at once when the uplink estimate comes back, not from the round it lacked', () => {
+    const loop = new PolicyLoop(autoPolicy(), accuracy);
+    let uplinkKnown = false;
+    const price = (list: readonly Candidate[]): PredictionResult[] => {
+      const { price: withUplink } = priced({ full: 300, png: 100, 'c2-b2': 60 });
+      return withUplink(list).map((prediction) =>
+        uplinkKnown || prediction.candidate === 'full'
+          ? prediction
+          : { ok: false, candidate: prediction.candidate, missing: ['uplink estimate'] },
+      );
+    };
+    expect(loop.decide(context(price, 0, { uplinkBps: null })).decision.id).toBe('full');
+    uplinkKnown = true;
+    // 10 ms later, well within a round: the estimate is back, and the networked choice with it.
+    const back = loop.decide(context(price, 10));
+    expect(back.decision.id).toBe('png');
+    expect(back.record.candidates.find((entry) => entry.id === 'png')!.p90Ms).toBe(120);
+  });
+
   it('keeps the choice as current, carries every candidate on the record, and shares the array per round', () => {
     const loop = new PolicyLoop(autoPolicy(), accuracy);
     const { price } = priced({ full: 300, png: 100, 'c2-b2': 60 });
     const first = loop.decide(context(price, 0));
     const second = loop.decide(context(price, 10));
-    // PNG (93.5%) and c2 at 2 bits (93.37%) both fit 250 ms and are equal within the manifest's
-    // resolution: the faster, c2-b2 (p90 72 ms), is taken.
+    // PNG (93.5%) and c2 at 2 bits (93.37%) both fit 250 ms, and both send every image: the more
+    // accurate PNG is taken, though c2-b2 is faster.
     expect(first.record).toMatchObject({
       policy: 'auto',
-      candidate: 'c2-b2',
+      candidate: 'png',
       sloMs: 250,
-      predicted: { medianMs: 60, p90Ms: 72 },
-      expectedAccuracy: 0.9337,
+      predicted: { medianMs: 100, p90Ms: 120 },
+      expectedAccuracy: 0.935,
       exploring: false,
       uplinkBps: 2_000_000,
     });
-    expect(first.record.reason).toMatch(/split c2 at 2 bits meets it/);
+    expect(first.record.reason).toMatch(
+      /PNG offload is the most accurate candidate within the 250 ms target/,
+    );
     expect(first.record.candidates.map((entry) => entry.id)).toEqual(['full', 'png', 'c2-b2']);
     expect(first.record.candidates[0]).toEqual({
       id: 'full',

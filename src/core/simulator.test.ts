@@ -74,7 +74,8 @@ const accuracy = new Map([
   ['png', 0.95],
   ['webp-q50', 0.95],
   ['c2-b2', 0.93],
-  ['c2-b2-x0.9', 0.94],
+  // Below PNG's 95% by more than the 2% network risk on the half it sends: PNG stays the best at 2 Mbit/s.
+  ['c2-b2-x0.9', 0.935],
 ]);
 
 /** 2 Mbit/s, then 64 kbit/s from 20 s: the throttle step of the e2e spec, set once each. */

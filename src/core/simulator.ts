@@ -27,7 +27,7 @@ import { PREDICT_EVERY_MS, PolicyLoop } from './policyLoop';
 import { computePhases, type ImageOutcome, type InferenceRecord, type Mode } from './record';
 import { mulberry32 } from './sampling';
 import { median, quantile } from './stats';
-import { UplinkEstimator, idleProbeQuanta, probePayloadBytes } from './uplinkEstimator';
+import { UplinkEstimator, idleProbeQuanta, probePayloadBytes, streamProbeQuanta } from './uplinkEstimator';
 
 /**
  * The engine's idle probes (src/app/engine.ts): after this long without traffic a probe of a few
@@ -36,6 +36,8 @@ import { UplinkEstimator, idleProbeQuanta, probePayloadBytes } from './uplinkEst
 const IDLE_PROBE_AFTER_MS = 1000;
 const IDLE_PROBE_EVERY_MS = 1000;
 const IDLE_PROBE_DUTY = 0.2;
+/** The engine's probes while streaming (streamProbeQuanta): at most one every 3 s, after a reply. */
+const STREAM_PROBE_EVERY_MS = 3000;
 
 /** An uplink that carries one message at a time: when a message handed over at `sentAt` arrives. */
 export interface SimulatedLink {
@@ -268,6 +270,7 @@ export function simulate(config: SimulationConfig): SimulationResult {
   const requests: SimulatedRequest[] = [];
   let lastTrafficAt = Number.NEGATIVE_INFINITY;
   let nextProbeAt = 0;
+  let lastStreamProbeAt = Number.NEGATIVE_INFINITY;
   let previousSent = false;
   let t = 0;
   for (let seq = 0; t < config.durationMs; seq++) {
@@ -326,6 +329,18 @@ export function simulate(config: SimulationConfig): SimulationResult {
     requests.push({ record, decision, uplinkBps: uplink.bps });
     previousSent = record.ok && record.wireBytes > 0;
     t += record.phases.totalMs;
+    // As the engine: a reply that leaves nothing in flight may send a probe the estimate asks for;
+    // the next request's message queues behind it.
+    if (record.ok && outcome.sentAt !== null && t - lastStreamProbeAt >= STREAM_PROBE_EVERY_MS) {
+      const quanta = streamProbeQuanta(estimator.estimate());
+      if (quanta !== null) {
+        const bytes = probePayloadBytes(quanta);
+        const arrivedAt = link.send(t, bytes);
+        estimator.add({ sentAt: t, arrivedAt, wireBytes: bytes, networkMs: arrivedAt - t });
+        lastTrafficAt = arrivedAt;
+        lastStreamProbeAt = t;
+      }
+    }
   }
   return { policy: config.policy.name, requests };
 }

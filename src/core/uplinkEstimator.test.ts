@@ -484,4 +484,23 @@ describe('probe sizes', () => {
     expect(streamProbeQuanta(known(6, 2_000_000, 4_000_000))).toBe(16);
     expect(streamProbeQuanta(known(46.875, 128_000, 256_000))).toBeNull();
   });
+
+  it('probes a stream of one-quantum messages that bound nothing, and the probe bounds it from below', () => {
+    // Exits at 8× on a 6 Mbit/s link: one small message every ~80 ms, each across in a millisecond.
+    const estimator = new UplinkEstimator();
+    for (let i = 0; i < 10; i++)
+      estimator.add({ sentAt: i * 80, arrivedAt: i * 80 + 1, wireBytes: 85, networkMs: 1.5 });
+    const before = estimator.estimate();
+    expect(before.uplinkBps).toBeNull();
+    expect(before.uplinkLowBps).toBeNull();
+    expect(streamProbeQuanta(before)).toBe(2);
+    // Two quanta across in 2 ms: the link is faster than about 3 Mbit/s.
+    const bytes = probePayloadBytes(2);
+    estimator.add({ sentAt: 800, arrivedAt: 802, wireBytes: bytes, networkMs: 2.5 });
+    expect(estimator.estimate().uplinkLowBps).toBeGreaterThan(2_500_000);
+    // Too few samples to tell: no probe yet.
+    const fresh = new UplinkEstimator();
+    fresh.add({ sentAt: 0, arrivedAt: 1, wireBytes: 85, networkMs: 1.5 });
+    expect(streamProbeQuanta(fresh.estimate())).toBeNull();
+  });
 });
