@@ -136,6 +136,9 @@ describe('autoPolicy', () => {
     const a: Candidate = { kind: 'split', levelId: 'c8', bits: 1, exitThreshold: null };
     const near = [view(c2b2, 100, 0.933), view(a, 100, 0.934)];
     expect(auto.decide(input(near, { current: 'c2-b2' })).id).toBe('c2-b2');
+    expect(auto.decide(input(near, { current: 'c2-b2' })).reason).toBe(
+      'At ~120 kbit/s split c2 at 2 bits meets the 250 ms target at 93.3% (~100 ms p90); split c8 at 1 bit (93.4%) is not enough better to switch to.',
+    );
     expect(auto.decide(input(near, { current: null })).id).toBe('c8-b1');
     const slow = [view(c2b2, 300, 0.933), view(a, 100, 0.934)];
     expect(auto.decide(input(slow, { current: 'c2-b2' })).id).toBe('c8-b1');

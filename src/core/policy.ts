@@ -379,6 +379,12 @@ function reasonFor(
   const moreAccurate = priced
     .filter((entry) => meets(entry) && (entry.view.expectedAccuracy ?? 0) > chosenAccuracy)
     .sort((a, b) => (b.view.expectedAccuracy ?? 0) - (a.view.expectedAccuracy ?? 0))[0];
+  // Kept by hysteresis or taken as the faster of two equal scores: not for what it answers locally.
+  if (moreAccurate && localShare(chosen) <= localShare(moreAccurate))
+    return (
+      `${uplink} ${name} meets ${target} at ${formatAccuracy(chosen.view.expectedAccuracy)} (~${formatMs(chosen.p90Ms)} p90);` +
+      ` ${describeCandidate(moreAccurate.view.candidate)} (${formatAccuracy(moreAccurate.view.expectedAccuracy)}) is not enough better to switch to.`
+    );
   if (moreAccurate) {
     const share = localShare(chosen);
     const local =
