@@ -13,7 +13,9 @@ import { MODE_COLORS, MODE_LABELS, formatBytes, formatMs, formatPercent } from '
 import { uplinkText } from './uplinkText';
 
 export function LiveBar() {
-  const { attach, snapshot } = useChartSnapshot('live-bar');
+  // Off screen too: on a desktop the strip is hidden until auto has a reason to show, and a hidden
+  // strip that waited to be seen before taking snapshots never got one (the reason never showed).
+  const { attach, snapshot } = useChartSnapshot('live-bar', { offScreenToo: true });
   const runMode = useAppStore((state) => state.settings.mode);
   return <LiveFigures live={snapshot} runMode={runMode} attach={attach} />;
 }
