@@ -706,7 +706,8 @@ async function main(): Promise<void> {
           .filter((result) => result.policy.startsWith('static '))
           .map((result) => [result.policy.slice(7), result.metrics[slo]!.onTimeAccuracy]),
       );
-      simulatedChecks.push(checkAgainstBestStatic(where, auto, statics, 'simulated auto (whole trace)'));
+      if (Object.keys(statics).length > 0)
+        simulatedChecks.push(checkAgainstBestStatic(where, auto, statics, 'simulated auto (whole trace)'));
     }
 
   durations.totalSeconds = (Date.now() - started) / 1000;

@@ -170,6 +170,14 @@ describe('CostModel', () => {
       model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: 256_000 } }),
     );
     expect(prediction.wireBytes).toBe(16 * 49 + 20);
+    // With the uplink unknown the latency is not priced, but the bytes a request would send are.
+    const unknown = model.predict(split('c4', 2), { images: 16, slowdown: 1, uplink: { bps: null } });
+    expect(unknown).toEqual({
+      ok: false,
+      candidate: 'c4-b2',
+      missing: ['uplink estimate'],
+      wireBytes: 16 * 49 + 20,
+    });
     expect(prediction.phases.uplinkMs).toBeGreaterThan(0.45 * q);
     expect(prediction.phases.uplinkMs).toBeLessThan(0.55 * q);
     const fixed = 5 + 3 + 1;

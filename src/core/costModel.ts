@@ -149,6 +149,11 @@ export interface MissingInputs {
   candidate: string;
   /** What the model would need to measure first. */
   missing: string[];
+  /**
+   * The request's wire bytes with every image sent, when they are known though the latency is not
+   * (only the uplink estimate missing): what a request sent to measure the uplink would cost.
+   */
+  wireBytes?: number;
 }
 
 export type PredictionResult = Prediction | MissingInputs;
@@ -527,8 +532,14 @@ export class CostModel {
       }
       return parts;
     };
-    partsFor(k, true);
-    if (missing.length > 0) return { ok: false, candidate: id, missing: [...new Set(missing)] };
+    const allSent = partsFor(k, true);
+    if (missing.length > 0)
+      return {
+        ok: false,
+        candidate: id,
+        missing: [...new Set(missing)],
+        ...(allSent ? { wireBytes: quantile(allSent.wire.values, 0.5) * allSent.wire.scale } : {}),
+      };
 
     const q = quantumMs(bps!);
     const phases = this.phasesNear(id, k, q);

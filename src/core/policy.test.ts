@@ -120,7 +120,62 @@ describe('autoPolicy', () => {
       input([view(c2b2, null, 0.9337), view(onDevice, 200, 0.935)], { uplinkBps: null, current: 'c2-b2' }),
     );
     expect(fits.id).toBe('full');
+    // On the device, with nothing networked whose bytes are known: it stays.
     expect(auto.decide(input(views, { uplinkBps: null, current: 'full' })).id).toBe('full');
+  });
+
+  it('sends one quantum to measure the uplink when it is unknown and the device alone misses the target', () => {
+    const c8b8: Candidate = { kind: 'split', levelId: 'c8', bits: 8, exitThreshold: null };
+    const c4b4x: Candidate = { kind: 'split', levelId: 'c4', bits: 4, exitThreshold: 0.9 };
+    const sized = (
+      entry: CandidateView,
+      wireBytes: number,
+      missing = ['uplink estimate'],
+    ): CandidateView => ({
+      ...entry,
+      prediction: { ok: false, candidate: entry.id, missing, wireBytes },
+    });
+    const views = [
+      sized(view(png, null, 0.935), 6400),
+      sized(view(c8b8, null, 0.94), 2100),
+      sized(view(c4b4, null, 0.9384), 1050),
+      sized(view(c4b4x, null, 0.9376), 1050),
+      sized(view(c2b2, null, 0.9337), 300),
+      // More accurate and small, but its server time is not known either: running it is an
+      // exploration, not a measurement of the uplink.
+      sized(view({ kind: 'split', levelId: 'c4', bits: 6, exitThreshold: null }, null, 0.95), 1200, [
+        'uplink estimate',
+        'server time of tail-c4',
+      ]),
+      view(onDevice, 320, 0.935),
+    ];
+    for (const current of [null, 'full']) {
+      const decision = auto.decide(input(views, { uplinkBps: null, current, sloMs: 150 }));
+      expect(decision.id).toBe('c4-b4');
+      expect(decision.exploring).toBe(false);
+      expect(decision.reason).toBe(
+        'With the uplink unknown, on-device needs ~320 ms (p90), over the 150 ms target; split c4 at 4 bits (93.8%, one quantum a request) goes out to measure it.',
+      );
+    }
+    // Once sent, it stays until the uplink is known.
+    expect(auto.decide(input(views, { uplinkBps: null, current: 'c4-b4', sloMs: 150 })).id).toBe('c4-b4');
+    // The device meets the target: nothing needs measuring.
+    expect(auto.decide(input(views, { uplinkBps: null, current: null, sloMs: 500 })).id).toBe('full');
+    // Fewer quanta come before accuracy: at 4× the bytes only c2 at 2 bits fits in one.
+    const large = views.map((entry) =>
+      entry.prediction.ok ? entry : sized(entry, entry.prediction.wireBytes! * 4, entry.prediction.missing),
+    );
+    expect(auto.decide(input(large, { uplinkBps: null, sloMs: 150 })).reason).toMatch(
+      /split c2 at 2 bits \(93\.4%, one quantum a request\) goes out to measure it/,
+    );
+    const larger = views.map((entry) =>
+      entry.prediction.ok
+        ? entry
+        : sized(entry, entry.prediction.wireBytes! + 3000, entry.prediction.missing),
+    );
+    expect(auto.decide(input(larger, { uplinkBps: null, sloMs: 150 })).reason).toMatch(
+      /split c4 at 4 bits \(93\.8%, 3 quanta a request\) goes out to measure it/,
+    );
   });
 
   it('falls back to the fastest when nothing meets the target', () => {
