@@ -9,6 +9,7 @@
  *        [--world adaptive.json] [--sim-statics all|live|id,id] [--sim-traces …] [--sim-slowdowns …]
  *        [--sim-link cdp|mm-link] [--jobs N] [--sim-nice 19] [--dry-run]
  *   npm run bench:adaptive -- --from-json bench/results/adaptive.json   (render the report again)
+ *        [--journal file.jsonl [--live-minutes N]]   (the live grid in parts; see below)
  *        [--shared-traces ../shared/traces] [--out bench/results] [--no-build]
  *
  * 1. World: short unthrottled static runs of the real page at 1× (WASM) measure device, encode,
@@ -29,6 +30,11 @@
  *    way on each live auto run's segment.
  *
  * Real traces are read from ../shared/traces at run time (never copied into the repository).
+ *
+ * `--journal F` appends every finished live run to F (bench/adaptive/journal.ts) and reads back
+ * the runs already there instead of running them again; the journal keeps the world it began with.
+ * `--live-minutes N` starts no live run that would end past N minutes of live time: the process
+ * then exits with status 3 and no report, and the same command run later goes on where it stopped.
  *
  * Cost: the live grid is printed with its estimate (the default: 72 runs, about 2 h 40 min). The
  * whole-trace simulation of the default grid (147 statics, auto and the oracle at 2 SLOs, 3 traces
@@ -73,6 +79,7 @@ import {
   type CapacitySummary,
   type Segment,
 } from './adaptive/segments';
+import { LiveJournal } from './adaptive/journal';
 import { runJobParallel } from './adaptive/simJob';
 import {
   simulateAuto,
@@ -121,6 +128,8 @@ const { values } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
     'start-index': { type: 'string', default: '0' },
+    journal: { type: 'string' },
+    'live-minutes': { type: 'string' },
   },
 });
 
@@ -142,6 +151,11 @@ const startIndex = Number(values['start-index']);
 const seed = Number(values.seed);
 const simStaticsOption = values['sim-statics'] ?? (quick ? 'live' : 'all');
 const jobs = Math.max(1, Number(values.jobs));
+const journalFile = values.journal ?? null;
+const liveMinutes = values['live-minutes'] === undefined ? null : Number(values['live-minutes']);
+if (liveMinutes !== null && !(liveMinutes > 0)) throw new Error('--live-minutes must be a positive number');
+if (liveMinutes !== null && journalFile === null)
+  throw new Error('--live-minutes stops the live grid part-way: it needs --journal to keep the runs');
 const OUTAGE_TAIL_MS = 120_000;
 const DIST = 'dist-adaptive';
 
@@ -225,6 +239,9 @@ interface LiveRun {
   phases: { live: PhaseSummary; simulated: PhaseSummary };
   maxLateMs: number;
   seconds: number;
+  /** When the run ended and the load average then: a journaled grid spans several sittings. */
+  finishedAt?: string;
+  loadAverage?: number[];
   timeline?: TimelinePoint[];
   capacityKbps?: number[];
 }
@@ -325,40 +342,51 @@ async function main(): Promise<void> {
   log(`truth: ${truthResult.cached ? 'from cache' : 'evaluated'} in ${durations.truthSeconds.toFixed(1)} s`);
   const truth = truthResult.truth;
 
-  // Chromium, when anything is measured live
-  const needsBrowser = live || !values.world;
-  let lab: import('./adaptive/live').Lab | null = null;
-  const liveModule = needsBrowser ? await import('./adaptive/live') : null;
+  // Chromium, opened the first time anything is measured live
+  type LiveModule = typeof import('./adaptive/live');
+  let opened: { lab: import('./adaptive/live').Lab; live: LiveModule } | null = null;
   let worldJson: WorldJson;
   const liveRunsOut: LiveRun[] = [];
   let environmentBrowser: Record<string, string> = {};
-  try {
-    if (needsBrowser) {
-      if (!values['no-build']) {
-        t = Date.now();
-        const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', DIST], {
-          stdio: 'inherit',
-        });
-        if (build.status !== 0) throw new Error('vite build failed');
-        durations.buildSeconds = (Date.now() - t) / 1000;
-      }
-      process.env.SPLITSCOPE_E2E_DIST = DIST;
-      t = Date.now();
-      lab = await liveModule!.openLab({
-        backend: values.backend!,
-        chromium: process.env.SPLITSCOPE_CHROMIUM ?? '/usr/bin/chromium',
+  const ensureLab = async (): Promise<{ lab: import('./adaptive/live').Lab; live: LiveModule }> => {
+    if (opened) return opened;
+    const liveModule = await import('./adaptive/live');
+    if (!values['no-build']) {
+      const builtAt = Date.now();
+      const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', DIST], {
+        stdio: 'inherit',
       });
-      durations.pageLoadSeconds = (Date.now() - t) / 1000;
-      environmentBrowser = { backend: lab.backendLabel, chromium: lab.chromiumVersion };
-      log(`page ready on ${lab.backendLabel} (Chromium ${lab.chromiumVersion})`);
+      if (build.status !== 0) throw new Error('vite build failed');
+      durations.buildSeconds = (Date.now() - builtAt) / 1000;
     }
-
+    process.env.SPLITSCOPE_E2E_DIST = DIST;
+    const openedAt = Date.now();
+    const lab = await liveModule.openLab({
+      backend: values.backend!,
+      chromium: process.env.SPLITSCOPE_CHROMIUM ?? '/usr/bin/chromium',
+    });
+    opened = { lab, live: liveModule };
+    durations.pageLoadSeconds = (Date.now() - openedAt) / 1000;
+    environmentBrowser = { backend: lab.backendLabel, chromium: lab.chromiumVersion };
+    log(`page ready on ${lab.backendLabel} (Chromium ${lab.chromiumVersion})`);
+    return opened;
+  };
+  // A function, not an inline `opened?.lab`: TypeScript does not see ensureLab's assignment there.
+  const closeLab = async (): Promise<void> => {
+    await opened?.lab.close();
+  };
+  let stoppedEarly = false;
+  try {
     // World
     t = Date.now();
+    const journalWorld = journalFile ? (LiveJournal.worldOf(journalFile) as WorldJson | null) : null;
     if (values.world) {
       const loaded = JSON.parse(readFileSync(values.world, 'utf8')) as { world?: WorldJson } & WorldJson;
       worldJson = loaded.world ?? loaded;
       log(`world: read from ${values.world}`);
+    } else if (journalWorld) {
+      worldJson = journalWorld;
+      log(`world: the one ${journalFile} began with`);
     } else {
       const requests = Number(values['world-requests']);
       const records: InferenceRecord[] = [];
@@ -375,7 +403,8 @@ async function main(): Promise<void> {
             worldCandidates.push({ kind: 'split', levelId: level.id, bits: 2, exitThreshold: threshold });
       }
       for (const candidate of worldCandidates) {
-        const got = await liveModule!.staticRun(lab!, runOptionsOf(candidate, 1), requests);
+        const { lab, live: liveModule } = await ensureLab();
+        const got = await liveModule.staticRun(lab, runOptionsOf(candidate, 1), requests);
         records.push(...got);
         const totals = got.map((record) => record.phases.totalMs);
         log(
@@ -399,8 +428,9 @@ async function main(): Promise<void> {
             (c.kind === 'split' && (c.exitThreshold === null || c.exitThreshold === 0.9)),
         );
         for (const candidate of deviceCandidates) {
-          const got = await liveModule!.staticRun(
-            lab!,
+          const { lab, live: liveModule } = await ensureLab();
+          const got = await liveModule.staticRun(
+            lab,
             runOptionsOf(candidate, slowdown),
             Math.max(8, Math.ceil(requests / 2)),
           );
@@ -455,6 +485,19 @@ async function main(): Promise<void> {
 
     // Live grid
     t = Date.now();
+    const journal = journalFile
+      ? LiveJournal.open<LiveRun>(journalFile, worldJson, {
+          bundle: `${manifest.bundleId}@${manifest.training.commit}`,
+          imagesPerRequest: K,
+          startIndex,
+          seed,
+          backend: values.backend!,
+        })
+      : null;
+    if (journal)
+      log(
+        `journal ${journalFile}: ${journal.size} live runs already measured${journal.droppedTail ? ' (a last line cut short by a kill was dropped)' : ''}`,
+      );
     if (live) {
       for (const loaded of liveTraces) {
         const segments = chooseSegments(loaded.trace.periodMs, segmentsPerTrace, segmentSeconds);
@@ -484,8 +527,33 @@ async function main(): Promise<void> {
             ];
             const simWorld = simWorlds.get(slowdown)!;
             for (const run of runs) {
-              const replay = await liveModule!.replaySegment(
-                lab!,
+              const key = {
+                trace: loaded.name,
+                offsetMs: segment.offsetMs,
+                durationMs: segment.durationMs,
+                slowdown,
+                policy: run.policy,
+                sloMs: run.sloMs,
+              };
+              const journaled = journal?.get(key);
+              if (journaled) {
+                liveRunsOut.push(journaled.run);
+                log(
+                  `live ${loaded.name} @${segment.offsetMs / 1000}s ${slowdown}× ${run.policy}${run.sloMs === null ? '' : ` SLO ${run.sloMs}`}: from the journal (${journaled.finishedAt})`,
+                );
+                continue;
+              }
+              // Past the budget no run starts, but the scan goes on so the count of journaled runs is whole.
+              if (
+                stoppedEarly ||
+                (liveMinutes !== null && Date.now() - t + (segmentSeconds + 12) * 1000 > liveMinutes * 60_000)
+              ) {
+                stoppedEarly = true;
+                continue;
+              }
+              const { lab, live: liveModule } = await ensureLab();
+              const replay = await liveModule.replaySegment(
+                lab,
                 runOptionsOf(run.candidate, slowdown, run.sloMs ?? undefined),
                 schedule,
                 segment.durationMs,
@@ -536,7 +604,10 @@ async function main(): Promise<void> {
                 });
                 entry.capacityKbps = capacityKbps;
               }
+              entry.finishedAt = new Date().toISOString();
+              entry.loadAverage = os.loadavg().map((value) => Math.round(value * 100) / 100);
               liveRunsOut.push(entry);
+              journal?.append(key, entry, os.loadavg());
               const first = String(scoredAt[0]);
               log(
                 `live ${loaded.name} @${segment.offsetMs / 1000}s ${slowdown}× ${run.policy}${run.sloMs === null ? '' : ` SLO ${run.sloMs}`}: ` +
@@ -550,7 +621,24 @@ async function main(): Promise<void> {
     }
     durations.liveSeconds = (Date.now() - t) / 1000;
   } finally {
-    await lab?.close();
+    await closeLab();
+  }
+  if (stoppedEarly) {
+    const total = liveRuns({
+      traces: liveTraces.length,
+      segmentsPerTrace,
+      segmentSeconds,
+      slowdowns: slowdowns.length,
+      slos: slos.length,
+      statics: liveStatics.length,
+      auto: runAuto,
+    });
+    log(
+      `stopped at --live-minutes ${liveMinutes}: ${liveRunsOut.length} of the ${total} live runs are in ${journalFile}; ` +
+        'run the same command again to measure the rest and write the report',
+    );
+    process.exitCode = 3;
+    return;
   }
 
   // Whole-trace simulation
@@ -781,6 +869,22 @@ async function main(): Promise<void> {
   log(`wrote ${values.out}/adaptive.md and adaptive.json in ${(durations.totalSeconds / 60).toFixed(1)} min`);
 }
 
+/** When the live runs were measured: one line, or none for runs that predate the record. */
+function sittingsLine(runs: readonly LiveRun[]): string[] {
+  const dated = runs
+    .filter((run) => run.finishedAt)
+    .map((run) => run.finishedAt!)
+    .sort();
+  if (dated.length === 0) return [];
+  const days = [...new Set(dated.map((at) => at.slice(0, 10)))];
+  const loads = runs.flatMap((run) => (run.loadAverage ? [run.loadAverage[0]!] : []));
+  return [
+    `Measured between ${dated[0]!.slice(0, 16).replace('T', ' ')} and ${dated.at(-1)!.slice(0, 16).replace('T', ' ')} UTC` +
+      `${days.length > 1 ? ` on ${days.length} days (a journaled grid, \`--journal\`, measured in parts with the same world)` : ''}; ` +
+      `1-minute load average at the end of a run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} on 2 cores.`,
+  ];
+}
+
 /** Simulated timelines kept in the JSON: real traces only, at most this many points each (evenly thinned). */
 const TIMELINE_POINTS = 3000;
 
@@ -931,6 +1035,7 @@ function markdown(report: Report): string {
       'Each row is one run of the real page on one trace segment. A static ran once per segment × slowdown and is scored at every SLO;',
       '*simulated* is the same segment through the simulator with the conditions as the page received them (the page clock of every CDP step).',
       'For auto, *simulated* is auto in the simulator and *oracle* the hindsight oracle on the same segment.',
+      ...sittingsLine(report.live),
       '',
       '| trace | segment s | slowdown | policy | SLO ms | requests | on-time accuracy | simulated | oracle | SLO attainment | accuracy | bytes/image | median ms | steps late ≤ ms | configs run |',
       '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

@@ -1,0 +1,180 @@
+/**
+ * The live grid as a journal: every finished live run is appended to a JSON-lines file, and a run
+ * whose key is already there is read back instead of run again. The default grid is about 2 h 40 min
+ * of Chromium time, longer than one sitting on this machine, so it is measured in parts
+ * (`--live-minutes`) and the report is written by the invocation that finds every run journaled.
+ *
+ * The first line is a header with the world (device, server and link costs) that every journaled
+ * run was simulated against: resuming with another world, bundle or request size would mix two
+ * experiments in one table, so it is refused.
+ */
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface JournalHeader {
+  kind: 'header';
+  /** sha256 of the world's JSON: what the resume check compares. */
+  worldSha256: string;
+  world: unknown;
+  bundle: string;
+  imagesPerRequest: number;
+  startIndex: number;
+  seed: number;
+  backend: string;
+  createdAt: string;
+}
+
+export interface RunKey {
+  trace: string;
+  offsetMs: number;
+  durationMs: number;
+  slowdown: number;
+  policy: string;
+  sloMs: number | null;
+}
+
+export interface JournalEntry<Run> {
+  kind: 'run';
+  key: string;
+  /** When the run finished and the load around it: runs of one report may come from several sittings. */
+  finishedAt: string;
+  loadAverage: number[];
+  run: Run;
+}
+
+export function runKey(key: RunKey): string {
+  return [key.trace, key.offsetMs, key.durationMs, key.slowdown, key.policy, key.sloMs ?? 'any'].join('|');
+}
+
+export function worldSha256(world: unknown): string {
+  return createHash('sha256').update(JSON.stringify(world)).digest('hex');
+}
+
+/** What makes two sittings the same experiment; the world is compared by its hash. */
+type Identity = Omit<JournalHeader, 'kind' | 'world' | 'worldSha256' | 'createdAt'>;
+
+export interface ParsedJournal<Run> {
+  header: JournalHeader | null;
+  entries: Map<string, JournalEntry<Run>>;
+  /** A last line cut short (the process was killed while writing it): dropped, the run is redone. */
+  droppedTail: boolean;
+}
+
+export function parseJournal<Run>(text: string, source = 'journal'): ParsedJournal<Run> {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  let header: JournalHeader | null = null;
+  const entries = new Map<string, JournalEntry<Run>>();
+  let droppedTail = false;
+  lines.forEach((line, index) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      if (index === lines.length - 1) {
+        droppedTail = true;
+        return;
+      }
+      throw new Error(`${source}:${index + 1}: not JSON; the journal is damaged before its last line`);
+    }
+    const record = value as { kind?: unknown; key?: unknown };
+    if (index === 0) {
+      if (record.kind !== 'header') throw new Error(`${source}:1: the first line is not the journal header`);
+      header = value as JournalHeader;
+      return;
+    }
+    if (record.kind !== 'run' || typeof record.key !== 'string')
+      throw new Error(`${source}:${index + 1}: neither a run nor the header`);
+    // A key run twice (two sittings racing) keeps the later run.
+    entries.set(record.key, value as JournalEntry<Run>);
+  });
+  return { header, entries, droppedTail };
+}
+
+export function identityMismatch(
+  header: JournalHeader,
+  identity: Identity,
+  worldHash: string | null,
+): string[] {
+  const problems: string[] = [];
+  if (worldHash !== null && header.worldSha256 !== worldHash)
+    problems.push(
+      `the world differs (journal ${header.worldSha256.slice(0, 12)}, now ${worldHash.slice(0, 12)})`,
+    );
+  for (const field of Object.keys(identity) as (keyof Identity)[])
+    if (header[field] !== identity[field])
+      problems.push(`${field} differs (journal ${String(header[field])}, now ${String(identity[field])})`);
+  return problems;
+}
+
+export class LiveJournal<Run> {
+  private constructor(
+    readonly file: string,
+    readonly header: JournalHeader,
+    private readonly entries: Map<string, JournalEntry<Run>>,
+    readonly droppedTail: boolean,
+  ) {}
+
+  /** The world a journal was started with, for a sitting that does not measure or name one. */
+  static worldOf(file: string): unknown {
+    if (!existsSync(file)) return null;
+    return parseJournal(readFileSync(file, 'utf8'), file).header?.world ?? null;
+  }
+
+  /**
+   * Opens the journal at `file`, creating it with this header when it does not exist. A journal
+   * from another experiment (world, bundle, request size, first image, seed, backend) is an error
+   * that names what differs; nothing in it is touched.
+   */
+  static open<Run>(file: string, world: unknown, identity: Identity, now = new Date()): LiveJournal<Run> {
+    const hash = worldSha256(world);
+    if (existsSync(file)) {
+      const parsed = parseJournal<Run>(readFileSync(file, 'utf8'), file);
+      if (!parsed.header)
+        throw new Error(`${file}: empty journal without a header; delete it to start again`);
+      const problems = identityMismatch(parsed.header, identity, hash);
+      if (problems.length > 0)
+        throw new Error(
+          `${file} is another experiment: ${problems.join('; ')}. Use another --journal or delete it.`,
+        );
+      if (parsed.droppedTail) {
+        // Rewrite without the cut line, so the next append starts on a line of its own.
+        const kept = [parsed.header, ...parsed.entries.values()].map((line) => JSON.stringify(line));
+        writeFileSync(file, kept.join('\n') + '\n');
+      }
+      return new LiveJournal(file, parsed.header, parsed.entries, parsed.droppedTail);
+    }
+    const header: JournalHeader = {
+      kind: 'header',
+      worldSha256: hash,
+      world,
+      ...identity,
+      createdAt: now.toISOString(),
+    };
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(header) + '\n');
+    return new LiveJournal(file, header, new Map(), false);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: RunKey): JournalEntry<Run> | undefined {
+    return this.entries.get(runKey(key));
+  }
+
+  append(key: RunKey, run: Run, loadAverage: number[], now = new Date()): JournalEntry<Run> {
+    const entry: JournalEntry<Run> = {
+      kind: 'run',
+      key: runKey(key),
+      finishedAt: now.toISOString(),
+      loadAverage: loadAverage.map((value) => Math.round(value * 100) / 100),
+      run,
+    };
+    appendFileSync(this.file, JSON.stringify(entry) + '\n');
+    this.entries.set(entry.key, entry);
+    return entry;
+  }
+}
