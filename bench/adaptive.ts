@@ -79,7 +79,7 @@ import {
   type CapacitySummary,
   type Segment,
 } from './adaptive/segments';
-import { LiveJournal } from './adaptive/journal';
+import { codeIdentity, LiveJournal } from './adaptive/journal';
 import { runJobParallel } from './adaptive/simJob';
 import {
   simulateAuto,
@@ -492,6 +492,7 @@ async function main(): Promise<void> {
           startIndex,
           seed,
           backend: values.backend!,
+          code: codeIdentity(),
         })
       : null;
     if (journal)

@@ -1,11 +1,19 @@
 import fc from 'fast-check';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LiveJournal, parseJournal, runKey, type RunKey } from './journal';
+import { codeIdentity, LiveJournal, parseJournal, runKey, type RunKey } from './journal';
 
-const identity = { bundle: 'fmnist@abc', imagesPerRequest: 16, startIndex: 0, seed: 1, backend: 'wasm' };
+const identity = {
+  bundle: 'fmnist@abc',
+  imagesPerRequest: 16,
+  startIndex: 0,
+  seed: 1,
+  backend: 'wasm',
+  code: 'src@abc server@def',
+};
 const world = { deviceMs: { 'full@16': 300 }, serverMs: { 'tail-c4@16': 4 } };
 const key: RunKey = {
   trace: 'TMobile-UMTS-driving',
@@ -49,6 +57,9 @@ describe('LiveJournal', () => {
     expect(() => LiveJournal.open(file, world, { ...identity, imagesPerRequest: 8 })).toThrow(
       /imagesPerRequest differs \(journal 16, now 8\)/,
     );
+    expect(() => LiveJournal.open(file, world, { ...identity, code: 'src@123 server@def' })).toThrow(
+      /code differs/,
+    );
     expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
@@ -72,6 +83,30 @@ describe('LiveJournal', () => {
       /j:2: not JSON; the journal is damaged before its last line/,
     );
     expect(() => parseJournal('{"kind":"run","key":"k"}\n')).toThrow(/first line is not the journal header/);
+  });
+
+  it('names the committed trees of the code the runs execute, and refuses uncommitted code', () => {
+    const repo = path.join(dir, 'repo');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], {
+        cwd: repo,
+        encoding: 'utf8',
+      });
+    mkdirSync(path.join(repo, 'src'), { recursive: true });
+    mkdirSync(path.join(repo, 'server'));
+    writeFileSync(path.join(repo, 'src', 'policy.ts'), 'export const margin = 1;\n');
+    writeFileSync(path.join(repo, 'server', 'index.ts'), 'export {};\n');
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'first');
+    const first = codeIdentity(['src', 'server'], repo);
+    expect(first).toMatch(/^src@[0-9a-f]{12} server@[0-9a-f]{12}$/);
+    writeFileSync(path.join(repo, 'src', 'policy.ts'), 'export const margin = 2;\n');
+    expect(() => codeIdentity(['src', 'server'], repo)).toThrow(/uncommitted changes in:\n M src\/policy.ts/);
+    git('commit', '-qam', 'second');
+    const second = codeIdentity(['src', 'server'], repo);
+    expect(second.split(' ')[0]).not.toBe(first.split(' ')[0]);
+    expect(second.split(' ')[1]).toBe(first.split(' ')[1]);
   });
 
   it('gives distinct keys to distinct runs (property)', () => {

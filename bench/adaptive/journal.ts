@@ -8,6 +8,7 @@
  * run was simulated against: resuming with another world, bundle or request size would mix two
  * experiments in one table, so it is refused.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,11 @@ export interface JournalHeader {
   startIndex: number;
   seed: number;
   backend: string;
+  /**
+   * The app, tail and models that ran: git tree hashes of src, server and public/models. A run made
+   * with another policy or cost model is another experiment, so a journal does not outlive a change.
+   */
+  code: string;
   createdAt: string;
 }
 
@@ -45,6 +51,26 @@ export interface JournalEntry<Run> {
 
 export function runKey(key: RunKey): string {
   return [key.trace, key.offsetMs, key.durationMs, key.slowdown, key.policy, key.sloMs ?? 'any'].join('|');
+}
+
+/** The git trees of what the live runs execute, refused when they have uncommitted changes. */
+export function codeIdentity(
+  paths: readonly string[] = ['src', 'server', 'public/models'],
+  cwd = process.cwd(),
+): string {
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', ...paths], { encoding: 'utf8', cwd });
+  if (dirty.status !== 0) throw new Error(`git status failed: ${dirty.stderr.trim()}`);
+  if (dirty.stdout.trim() !== '')
+    throw new Error(
+      `a journaled run needs committed code; uncommitted changes in:\n${dirty.stdout.trimEnd()}`,
+    );
+  return paths
+    .map((entry) => {
+      const tree = spawnSync('git', ['rev-parse', `HEAD:${entry}`], { encoding: 'utf8', cwd });
+      if (tree.status !== 0) throw new Error(`git rev-parse HEAD:${entry} failed: ${tree.stderr.trim()}`);
+      return `${entry}@${tree.stdout.trim().slice(0, 12)}`;
+    })
+    .join(' ');
 }
 
 export function worldSha256(world: unknown): string {
