@@ -79,7 +79,7 @@ import {
   type CapacitySummary,
   type Segment,
 } from './adaptive/segments';
-import { codeIdentity, LiveJournal } from './adaptive/journal';
+import { codeIdentity, LiveJournal, worldSha256 } from './adaptive/journal';
 import { runJobParallel } from './adaptive/simJob';
 import {
   simulateAuto,
@@ -239,6 +239,8 @@ interface LiveRun {
   phases: { live: PhaseSummary; simulated: PhaseSummary };
   maxLateMs: number;
   seconds: number;
+  /** The world it was simulated with (its sitting's, in a journal). */
+  worldSha256?: string;
   /** When the run ended and the load average then: a journaled grid spans several sittings. */
   finishedAt?: string;
   loadAverage?: number[];
@@ -346,6 +348,8 @@ async function main(): Promise<void> {
   type LiveModule = typeof import('./adaptive/live');
   let opened: { lab: import('./adaptive/live').Lab; live: LiveModule } | null = null;
   let worldJson: WorldJson;
+  let worldSource: string;
+  let sittingWorlds: number;
   const liveRunsOut: LiveRun[] = [];
   let environmentBrowser: Record<string, string> = {};
   const ensureLab = async (): Promise<{ lab: import('./adaptive/live').Lab; live: LiveModule }> => {
@@ -377,16 +381,80 @@ async function main(): Promise<void> {
   };
   let stoppedEarly = false;
   try {
-    // World
+    // The live runs of the grid, and those this sitting has to measure (a journal may hold the rest)
+    const livePlan = (traces: readonly LoadedTrace[]) =>
+      traces.flatMap((loaded) => {
+        const segments = chooseSegments(loaded.trace.periodMs, segmentsPerTrace, segmentSeconds);
+        if (segmentsOverlap(segments))
+          log(
+            `${loaded.name}: its segments overlap (the trace is ${(loaded.trace.periodMs / 1000).toFixed(0)} s)`,
+          );
+        return segments.flatMap((segment) => {
+          const schedule = throttleSchedule(
+            loaded.trace,
+            segment.offsetMs,
+            segment.durationMs + OUTAGE_TAIL_MS,
+          );
+          const capacityKbps = schedule
+            .slice(0, Math.ceil(segment.durationMs / 1000))
+            .map((step) => Math.round(step.traceBps / 100) / 10);
+          return slowdowns.flatMap((slowdown) =>
+            [
+              ...liveStatics.map((candidate) => ({
+                policy: `static ${candidateId(candidate)}`,
+                candidate: candidate as Candidate | 'auto',
+                sloMs: null as number | null,
+              })),
+              ...(runAuto
+                ? slos.map((sloMs) => ({ policy: 'auto', candidate: 'auto' as const, sloMs }))
+                : []),
+            ].map((run) => ({
+              loaded,
+              segment,
+              schedule,
+              capacityKbps,
+              slowdown,
+              run,
+              key: {
+                trace: loaded.name,
+                offsetMs: segment.offsetMs,
+                durationMs: segment.durationMs,
+                slowdown,
+                policy: run.policy,
+                sloMs: run.sloMs,
+              },
+            })),
+          );
+        });
+      });
+    const journal = journalFile
+      ? LiveJournal.open<LiveRun, WorldJson>(journalFile, {
+          bundle: `${manifest.bundleId}@${manifest.training.commit}`,
+          imagesPerRequest: K,
+          startIndex,
+          seed,
+          backend: values.backend!,
+          code: codeIdentity(),
+        })
+      : null;
+    if (journal)
+      log(
+        `journal ${journalFile}: ${journal.size} live runs and ${journal.worlds.length} sitting worlds already there${journal.droppedTail ? ' (a last line cut short by a kill was dropped)' : ''}`,
+      );
+    const plan = live ? livePlan(liveTraces) : [];
+    const toMeasure = plan.filter((planned) => !journal?.get(planned.key));
+
+    // World. A live run is simulated with costs measured in its own sitting: the machine is shared,
+    // and device and server times moved by 1.5× between sittings here (WASM full model 42 → 62 ms).
     t = Date.now();
-    const journalWorld = journalFile ? (LiveJournal.worldOf(journalFile) as WorldJson | null) : null;
+    const newestJournalWorld = journal?.worlds.at(-1) ?? null;
     if (values.world) {
       const loaded = JSON.parse(readFileSync(values.world, 'utf8')) as { world?: WorldJson } & WorldJson;
       worldJson = loaded.world ?? loaded;
-      log(`world: read from ${values.world}`);
-    } else if (journalWorld) {
-      worldJson = journalWorld;
-      log(`world: the one ${journalFile} began with`);
+      worldSource = `read from ${values.world}`;
+    } else if (toMeasure.length === 0 && newestJournalWorld) {
+      worldJson = newestJournalWorld.world;
+      worldSource = `the newest sitting world of ${journalFile}, measured ${newestJournalWorld.measuredAt}`;
     } else {
       const requests = Number(values['world-requests']);
       const records: InferenceRecord[] = [];
@@ -443,7 +511,12 @@ async function main(): Promise<void> {
         worldJson.deviceMsBySlowdown[String(slowdown)] = deviceMs;
         for (const [key, how] of Object.entries(derived)) worldJson.derived[`${key} at ${slowdown}×`] = how;
       }
+      worldSource = `measured now: unthrottled static runs of ${values['world-requests']} requests at 1×`;
     }
+    log(`world: ${worldSource}`);
+    if (journal && toMeasure.length > 0) journal.recordWorld(worldJson, worldSource);
+    sittingWorlds = journal?.worlds.length ?? 0;
+    const sittingWorld = worldSha256(worldJson);
     durations.worldSeconds = (Date.now() - t) / 1000;
     const missing = missingFromWorld(worldJson, {
       device: [
@@ -485,141 +558,89 @@ async function main(): Promise<void> {
 
     // Live grid
     t = Date.now();
-    const journal = journalFile
-      ? LiveJournal.open<LiveRun>(journalFile, worldJson, {
-          bundle: `${manifest.bundleId}@${manifest.training.commit}`,
-          imagesPerRequest: K,
-          startIndex,
-          seed,
-          backend: values.backend!,
-          code: codeIdentity(),
-        })
-      : null;
-    if (journal)
-      log(
-        `journal ${journalFile}: ${journal.size} live runs already measured${journal.droppedTail ? ' (a last line cut short by a kill was dropped)' : ''}`,
-      );
-    if (live) {
-      for (const loaded of liveTraces) {
-        const segments = chooseSegments(loaded.trace.periodMs, segmentsPerTrace, segmentSeconds);
-        if (segmentsOverlap(segments))
-          log(
-            `${loaded.name}: its segments overlap (the trace is ${(loaded.trace.periodMs / 1000).toFixed(0)} s)`,
-          );
-        for (const segment of segments) {
-          const schedule = throttleSchedule(
-            loaded.trace,
-            segment.offsetMs,
-            segment.durationMs + OUTAGE_TAIL_MS,
-          );
-          const capacityKbps = schedule
-            .slice(0, Math.ceil(segment.durationMs / 1000))
-            .map((step) => Math.round(step.traceBps / 100) / 10);
-          for (const slowdown of slowdowns) {
-            const runs: { policy: string; candidate: Candidate | 'auto'; sloMs: number | null }[] = [
-              ...liveStatics.map((candidate) => ({
-                policy: `static ${candidateId(candidate)}`,
-                candidate,
-                sloMs: null,
-              })),
-              ...(runAuto
-                ? slos.map((sloMs) => ({ policy: 'auto', candidate: 'auto' as const, sloMs }))
-                : []),
-            ];
-            const simWorld = simWorlds.get(slowdown)!;
-            for (const run of runs) {
-              const key = {
-                trace: loaded.name,
-                offsetMs: segment.offsetMs,
-                durationMs: segment.durationMs,
-                slowdown,
-                policy: run.policy,
-                sloMs: run.sloMs,
-              };
-              const journaled = journal?.get(key);
-              if (journaled) {
-                liveRunsOut.push(journaled.run);
-                log(
-                  `live ${loaded.name} @${segment.offsetMs / 1000}s ${slowdown}× ${run.policy}${run.sloMs === null ? '' : ` SLO ${run.sloMs}`}: from the journal (${journaled.finishedAt})`,
-                );
-                continue;
-              }
-              // Past the budget no run starts, but the scan goes on so the count of journaled runs is whole.
-              if (
-                stoppedEarly ||
-                (liveMinutes !== null && Date.now() - t + (segmentSeconds + 12) * 1000 > liveMinutes * 60_000)
-              ) {
-                stoppedEarly = true;
-                continue;
-              }
-              const { lab, live: liveModule } = await ensureLab();
-              const replay = await liveModule.replaySegment(
-                lab,
-                runOptionsOf(run.candidate, slowdown, run.sloMs ?? undefined),
-                schedule,
-                segment.durationMs,
-              );
-              const records = withinSegment(replay.records, replay.t0Page, segment.durationMs);
-              if (records.length === 0)
-                throw new Error(`${loaded.name} ${run.policy}: no records in the segment`);
-              const firstStart = records[0]!.startedAt;
-              const shifted = mergedSegments(
-                replay.steps.map((step) => ({
-                  atMs: step.setAtPage - firstStart,
-                  uplinkBps: step.uplinkBps,
-                })),
-              );
-              const simRun = {
-                makeLink: () => new SegmentedThrottleLink(shifted),
-                durationMs: replay.t0Page + segment.durationMs - firstStart,
-                slowdown,
-                firstImage: startIndex,
-              };
-              const scoredAt = run.sloMs === null ? slos : [run.sloMs];
-              const configs: Record<string, number> = {};
-              for (const record of records) configs[record.config] = (configs[record.config] ?? 0) + 1;
-              const simRecords =
-                run.candidate === 'auto'
-                  ? simulateAuto(simWorld, simRun, run.sloMs!)
-                  : simulateStatic(simWorld, simRun, run.candidate);
-              const entry: LiveRun = {
-                trace: loaded.name,
-                segment,
-                slowdown,
-                policy: run.policy,
-                sloMs: run.sloMs,
-                requests: records.length,
-                metrics: metricsBySlo(records, scoredAt),
-                simulated: metricsBySlo(simRecords, scoredAt),
-                phases: { live: phaseSummary(records), simulated: phaseSummary(simRecords) },
-                configs,
-                maxLateMs: replay.maxLateMs,
-                seconds: replay.seconds,
-              };
-              if (run.candidate === 'auto') {
-                entry.oracle = metricsBySlo(simulateOracleRun(simWorld, simRun, run.sloMs!), scoredAt);
-                entry.timeline = timelineOf({
-                  requests: records.map((record) => ({
-                    record: { ...record, startedAt: record.startedAt - replay.t0Page },
-                  })),
-                });
-                entry.capacityKbps = capacityKbps;
-              }
-              entry.finishedAt = new Date().toISOString();
-              entry.loadAverage = os.loadavg().map((value) => Math.round(value * 100) / 100);
-              liveRunsOut.push(entry);
-              journal?.append(key, entry, os.loadavg());
-              const first = String(scoredAt[0]);
-              log(
-                `live ${loaded.name} @${segment.offsetMs / 1000}s ${slowdown}× ${run.policy}${run.sloMs === null ? '' : ` SLO ${run.sloMs}`}: ` +
-                  `${records.length} requests, on-time ${pct(entry.metrics[first]!.onTimeAccuracy)} at ${first} ms (simulated ${pct(entry.simulated[first]!.onTimeAccuracy)}` +
-                  `${entry.oracle ? `, oracle ${pct(entry.oracle[first]!.onTimeAccuracy)}` : ''}), steps late ≤ ${replay.maxLateMs.toFixed(0)} ms, ${replay.seconds.toFixed(0)} s`,
-              );
-            }
-          }
-        }
+    for (const { loaded, segment, schedule, capacityKbps, slowdown, run, key } of plan) {
+      const journaled = journal?.get(key);
+      if (journaled) {
+        liveRunsOut.push(journaled.run);
+        log(
+          `live ${loaded.name} @${segment.offsetMs / 1000}s ${slowdown}× ${run.policy}${run.sloMs === null ? '' : ` SLO ${run.sloMs}`}: from the journal (${journaled.finishedAt})`,
+        );
+        continue;
       }
+      // Past the budget no run starts, but the scan goes on so the count of journaled runs is whole.
+      if (
+        stoppedEarly ||
+        (liveMinutes !== null && Date.now() - t + (segmentSeconds + 12) * 1000 > liveMinutes * 60_000)
+      ) {
+        stoppedEarly = true;
+        continue;
+      }
+      const simWorld = simWorlds.get(slowdown)!;
+      const { lab, live: liveModule } = await ensureLab();
+      const replay = await liveModule.replaySegment(
+        lab,
+        runOptionsOf(run.candidate, slowdown, run.sloMs ?? undefined),
+        schedule,
+        segment.durationMs,
+      );
+      const records = withinSegment(replay.records, replay.t0Page, segment.durationMs);
+      if (records.length === 0) throw new Error(`${loaded.name} ${run.policy}: no records in the segment`);
+      const firstStart = records[0]!.startedAt;
+      const shifted = mergedSegments(
+        replay.steps.map((step) => ({
+          atMs: step.setAtPage - firstStart,
+          uplinkBps: step.uplinkBps,
+        })),
+      );
+      const simRun = {
+        makeLink: () => new SegmentedThrottleLink(shifted),
+        durationMs: replay.t0Page + segment.durationMs - firstStart,
+        slowdown,
+        firstImage: startIndex,
+      };
+      const scoredAt = run.sloMs === null ? slos : [run.sloMs];
+      const configs: Record<string, number> = {};
+      for (const record of records) configs[record.config] = (configs[record.config] ?? 0) + 1;
+      const simRecords =
+        run.candidate === 'auto'
+          ? simulateAuto(simWorld, simRun, run.sloMs!)
+          : simulateStatic(simWorld, simRun, run.candidate);
+      const entry: LiveRun = {
+        trace: loaded.name,
+        segment,
+        slowdown,
+        policy: run.policy,
+        sloMs: run.sloMs,
+        requests: records.length,
+        metrics: metricsBySlo(records, scoredAt),
+        simulated: metricsBySlo(simRecords, scoredAt),
+        phases: { live: phaseSummary(records), simulated: phaseSummary(simRecords) },
+        configs,
+        maxLateMs: replay.maxLateMs,
+        seconds: replay.seconds,
+      };
+      if (run.candidate === 'auto') {
+        entry.oracle = metricsBySlo(simulateOracleRun(simWorld, simRun, run.sloMs!), scoredAt);
+        entry.timeline = timelineOf({
+          requests: records.map((record) => ({
+            record: { ...record, startedAt: record.startedAt - replay.t0Page },
+          })),
+        });
+        entry.capacityKbps = capacityKbps;
+      }
+      entry.worldSha256 = sittingWorld;
+      entry.finishedAt = new Date().toISOString();
+      entry.loadAverage = os.loadavg().map((value) => Math.round(value * 100) / 100);
+      liveRunsOut.push(entry);
+      journal?.append(key, entry, os.loadavg());
+      const first = String(scoredAt[0]);
+      log(
+        `live ${loaded.name} @${segment.offsetMs / 1000}s ${slowdown}× ${run.policy}${run.sloMs === null ? '' : ` SLO ${run.sloMs}`}: ` +
+          `${records.length} requests, on-time ${pct(entry.metrics[first]!.onTimeAccuracy)} at ${first} ms (simulated ${pct(entry.simulated[first]!.onTimeAccuracy)}` +
+          `${entry.oracle ? `, oracle ${pct(entry.oracle[first]!.onTimeAccuracy)}` : ''}), steps late ≤ ${replay.maxLateMs.toFixed(0)} ms, ${replay.seconds.toFixed(0)} s`,
+      );
     }
+    durations.liveSeconds = (Date.now() - t) / 1000;
     durations.liveSeconds = (Date.now() - t) / 1000;
   } finally {
     await closeLab();
@@ -815,9 +836,10 @@ async function main(): Promise<void> {
       values['sim-link'] === 'mm-link'
         ? 'the trace as mm-link serves it (src/core/uplinkTrace.ts TraceLink)'
         : 'the DevTools throttle model of the trace replayed once a second (src/core/cdpThrottle.ts throttleModelFor)',
-    worldSource: values.world
-      ? `read from ${values.world}`
-      : `measured now: unthrottled static runs of ${values['world-requests']} requests at 1×`,
+    worldSource:
+      sittingWorlds > 1
+        ? `the whole-trace simulation: ${worldSource}; each live run was simulated with the world measured in its own sitting (${sittingWorlds} sittings, in ${journalFile})`
+        : worldSource,
     load: `load average ${os
       .loadavg()
       .map((v) => v.toFixed(2))

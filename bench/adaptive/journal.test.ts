@@ -4,7 +4,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { codeIdentity, LiveJournal, parseJournal, runKey, type RunKey } from './journal';
+import { codeIdentity, LiveJournal, parseJournal, runKey, worldSha256, type RunKey } from './journal';
 
 const identity = {
   bundle: 'fmnist@abc',
@@ -34,9 +34,9 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('LiveJournal', () => {
   it('reads back a run appended in an earlier sitting, and only under its own key', () => {
-    const first = LiveJournal.open<{ onTime: number }>(file, world, identity);
+    const first = LiveJournal.open<{ onTime: number }>(file, identity);
     first.append(key, { onTime: 0.9 }, [1.234, 1, 0.5], new Date('2026-12-06T21:00:00Z'));
-    const again = LiveJournal.open<{ onTime: number }>(file, world, identity);
+    const again = LiveJournal.open<{ onTime: number }>(file, identity);
     expect(again.size).toBe(1);
     expect(again.get(key)).toMatchObject({
       run: { onTime: 0.9 },
@@ -45,33 +45,46 @@ describe('LiveJournal', () => {
     });
     expect(again.get({ ...key, sloMs: 400 })).toBeUndefined();
     expect(again.get({ ...key, slowdown: 1 })).toBeUndefined();
-    expect(LiveJournal.worldOf(file)).toEqual(world);
+  });
+
+  it("keeps each sitting's world once, in the order measured, beside the runs", () => {
+    const journal = LiveJournal.open<{ onTime: number }, typeof world>(file, identity);
+    const monday = journal.recordWorld(world, 'measured now', new Date('2026-12-06T21:00:00Z'));
+    expect(journal.recordWorld(world, 'read again')).toBe(monday);
+    journal.append(key, { onTime: 0.9 }, [0, 0, 0]);
+    const slower = { ...world, deviceMs: { 'full@16': 450 } };
+    journal.recordWorld(slower, 'measured now', new Date('2026-12-07T09:00:00Z'));
+    const again = LiveJournal.open<{ onTime: number }, typeof world>(file, identity);
+    expect(again.worlds.map((entry) => [entry.measuredAt, entry.world.deviceMs['full@16']])).toEqual([
+      ['2026-12-06T21:00:00.000Z', 300],
+      ['2026-12-07T09:00:00.000Z', 450],
+    ]);
+    expect(again.worlds[0]!.worldSha256).toBe(worldSha256(world));
+    expect(again.size).toBe(1);
   });
 
   it('refuses a journal of another experiment and names what differs, leaving it as it was', () => {
-    LiveJournal.open(file, world, identity).append(key, { onTime: 0.9 }, [0, 0, 0]);
+    LiveJournal.open(file, identity).append(key, { onTime: 0.9 }, [0, 0, 0]);
     const before = readFileSync(file, 'utf8');
-    expect(() => LiveJournal.open(file, { ...world, deviceMs: { 'full@16': 310 } }, identity)).toThrow(
-      /another experiment: the world differs/,
+    expect(() => LiveJournal.open(file, { ...identity, imagesPerRequest: 8 })).toThrow(
+      /another experiment: imagesPerRequest differs \(journal 16, now 8\)/,
     );
-    expect(() => LiveJournal.open(file, world, { ...identity, imagesPerRequest: 8 })).toThrow(
-      /imagesPerRequest differs \(journal 16, now 8\)/,
-    );
-    expect(() => LiveJournal.open(file, world, { ...identity, code: 'src@123 server@def' })).toThrow(
-      /code differs/,
-    );
+    expect(() => LiveJournal.open(file, { ...identity, code: 'src@123 server@def' })).toThrow(/code differs/);
     expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
-  it('drops a last line cut short by a kill, keeps every whole run and appends on a fresh line', () => {
-    const journal = LiveJournal.open(file, world, identity);
+  it('drops a last line cut short by a kill, keeps every whole line and appends on a fresh one', () => {
+    const journal = LiveJournal.open(file, identity);
+    journal.recordWorld(world, 'measured now');
     journal.append(key, { onTime: 0.9 }, [0, 0, 0]);
     appendFileSync(file, '{"kind":"run","key":"TMobile|0|120000|1|auto|4');
-    const resumed = LiveJournal.open<{ onTime: number }>(file, world, identity);
+    const resumed = LiveJournal.open<{ onTime: number }>(file, identity);
     expect(resumed.droppedTail).toBe(true);
     expect(resumed.size).toBe(1);
     resumed.append({ ...key, sloMs: 400 }, { onTime: 0.95 }, [0, 0, 0]);
-    expect(LiveJournal.open(file, world, identity).size).toBe(2);
+    const last = LiveJournal.open(file, identity);
+    expect(last.size).toBe(2);
+    expect(last.worlds).toHaveLength(1);
   });
 
   it('calls a damaged line before the last one an error rather than guess', () => {

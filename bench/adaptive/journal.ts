@@ -4,9 +4,10 @@
  * of Chromium time, longer than one sitting on this machine, so it is measured in parts
  * (`--live-minutes`) and the report is written by the invocation that finds every run journaled.
  *
- * The first line is a header with the world (device, server and link costs) that every journaled
- * run was simulated against: resuming with another world, bundle or request size would mix two
- * experiments in one table, so it is refused.
+ * The first line is a header naming the experiment (code, bundle, request size, first image, seed,
+ * backend): resuming with another would mix two experiments in one table, so it is refused. Each
+ * sitting adds the world (device, server and link costs) it measured before its runs, and each run
+ * names the world it was simulated with.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,9 +16,6 @@ import path from 'node:path';
 
 export interface JournalHeader {
   kind: 'header';
-  /** sha256 of the world's JSON: what the resume check compares. */
-  worldSha256: string;
-  world: unknown;
   bundle: string;
   imagesPerRequest: number;
   startIndex: number;
@@ -29,6 +27,21 @@ export interface JournalHeader {
    */
   code: string;
   createdAt: string;
+}
+
+/** What makes two sittings the same experiment. */
+export type Identity = Omit<JournalHeader, 'kind' | 'createdAt'>;
+
+/**
+ * The costs measured at the start of a sitting, that its live runs were simulated with: the
+ * machine is shared, and its device and server times move between sittings.
+ */
+export interface SittingWorld<World> {
+  kind: 'world';
+  worldSha256: string;
+  measuredAt: string;
+  source: string;
+  world: World;
 }
 
 export interface RunKey {
@@ -77,21 +90,23 @@ export function worldSha256(world: unknown): string {
   return createHash('sha256').update(JSON.stringify(world)).digest('hex');
 }
 
-/** What makes two sittings the same experiment; the world is compared by its hash. */
-type Identity = Omit<JournalHeader, 'kind' | 'world' | 'worldSha256' | 'createdAt'>;
-
-export interface ParsedJournal<Run> {
+export interface ParsedJournal<Run, World = unknown> {
   header: JournalHeader | null;
   entries: Map<string, JournalEntry<Run>>;
+  worlds: SittingWorld<World>[];
   /** A last line cut short (the process was killed while writing it): dropped, the run is redone. */
   droppedTail: boolean;
 }
 
-export function parseJournal<Run>(text: string, source = 'journal'): ParsedJournal<Run> {
+export function parseJournal<Run, World = unknown>(
+  text: string,
+  source = 'journal',
+): ParsedJournal<Run, World> {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   let header: JournalHeader | null = null;
   const entries = new Map<string, JournalEntry<Run>>();
+  const worlds: SittingWorld<World>[] = [];
   let droppedTail = false;
   lines.forEach((line, index) => {
     let value: unknown;
@@ -110,85 +125,97 @@ export function parseJournal<Run>(text: string, source = 'journal'): ParsedJourn
       header = value as JournalHeader;
       return;
     }
+    if (record.kind === 'world') {
+      worlds.push(value as SittingWorld<World>);
+      return;
+    }
     if (record.kind !== 'run' || typeof record.key !== 'string')
-      throw new Error(`${source}:${index + 1}: neither a run nor the header`);
+      throw new Error(`${source}:${index + 1}: neither a run, a world nor the header`);
     // A key run twice (two sittings racing) keeps the later run.
     entries.set(record.key, value as JournalEntry<Run>);
   });
-  return { header, entries, droppedTail };
+  return { header, entries, worlds, droppedTail };
 }
 
-export function identityMismatch(
-  header: JournalHeader,
-  identity: Identity,
-  worldHash: string | null,
-): string[] {
+export function identityMismatch(header: JournalHeader, identity: Identity): string[] {
   const problems: string[] = [];
-  if (worldHash !== null && header.worldSha256 !== worldHash)
-    problems.push(
-      `the world differs (journal ${header.worldSha256.slice(0, 12)}, now ${worldHash.slice(0, 12)})`,
-    );
   for (const field of Object.keys(identity) as (keyof Identity)[])
     if (header[field] !== identity[field])
       problems.push(`${field} differs (journal ${String(header[field])}, now ${String(identity[field])})`);
   return problems;
 }
 
-export class LiveJournal<Run> {
+export class LiveJournal<Run, World = unknown> {
   private constructor(
     readonly file: string,
     readonly header: JournalHeader,
     private readonly entries: Map<string, JournalEntry<Run>>,
+    private readonly sittingWorlds: SittingWorld<World>[],
     readonly droppedTail: boolean,
   ) {}
 
-  /** The world a journal was started with, for a sitting that does not measure or name one. */
-  static worldOf(file: string): unknown {
-    if (!existsSync(file)) return null;
-    return parseJournal(readFileSync(file, 'utf8'), file).header?.world ?? null;
-  }
-
   /**
    * Opens the journal at `file`, creating it with this header when it does not exist. A journal
-   * from another experiment (world, bundle, request size, first image, seed, backend) is an error
+   * of another experiment (code, bundle, request size, first image, seed, backend) is an error
    * that names what differs; nothing in it is touched.
    */
-  static open<Run>(file: string, world: unknown, identity: Identity, now = new Date()): LiveJournal<Run> {
-    const hash = worldSha256(world);
+  static open<Run, World = unknown>(
+    file: string,
+    identity: Identity,
+    now = new Date(),
+  ): LiveJournal<Run, World> {
     if (existsSync(file)) {
-      const parsed = parseJournal<Run>(readFileSync(file, 'utf8'), file);
+      const parsed = parseJournal<Run, World>(readFileSync(file, 'utf8'), file);
       if (!parsed.header)
         throw new Error(`${file}: empty journal without a header; delete it to start again`);
-      const problems = identityMismatch(parsed.header, identity, hash);
+      const problems = identityMismatch(parsed.header, identity);
       if (problems.length > 0)
         throw new Error(
           `${file} is another experiment: ${problems.join('; ')}. Use another --journal or delete it.`,
         );
       if (parsed.droppedTail) {
         // Rewrite without the cut line, so the next append starts on a line of its own.
-        const kept = [parsed.header, ...parsed.entries.values()].map((line) => JSON.stringify(line));
+        const kept = [parsed.header, ...parsed.worlds, ...parsed.entries.values()].map((line) =>
+          JSON.stringify(line),
+        );
         writeFileSync(file, kept.join('\n') + '\n');
       }
-      return new LiveJournal(file, parsed.header, parsed.entries, parsed.droppedTail);
+      return new LiveJournal(file, parsed.header, parsed.entries, parsed.worlds, parsed.droppedTail);
     }
-    const header: JournalHeader = {
-      kind: 'header',
-      worldSha256: hash,
-      world,
-      ...identity,
-      createdAt: now.toISOString(),
-    };
+    const header: JournalHeader = { kind: 'header', ...identity, createdAt: now.toISOString() };
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(header) + '\n');
-    return new LiveJournal(file, header, new Map(), false);
+    return new LiveJournal(file, header, new Map(), [], false);
   }
 
   get size(): number {
     return this.entries.size;
   }
 
+  /** The sitting worlds in the order they were measured. */
+  get worlds(): readonly SittingWorld<World>[] {
+    return this.sittingWorlds;
+  }
+
   get(key: RunKey): JournalEntry<Run> | undefined {
     return this.entries.get(runKey(key));
+  }
+
+  /** Keeps a sitting's world; the same world twice (a sitting that read it) is kept once. */
+  recordWorld(world: World, source: string, now = new Date()): SittingWorld<World> {
+    const hash = worldSha256(world);
+    const known = this.sittingWorlds.find((entry) => entry.worldSha256 === hash);
+    if (known) return known;
+    const entry: SittingWorld<World> = {
+      kind: 'world',
+      worldSha256: hash,
+      measuredAt: now.toISOString(),
+      source,
+      world,
+    };
+    appendFileSync(this.file, JSON.stringify(entry) + '\n');
+    this.sittingWorlds.push(entry);
+    return entry;
   }
 
   append(key: RunKey, run: Run, loadAverage: number[], now = new Date()): JournalEntry<Run> {
