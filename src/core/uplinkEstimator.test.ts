@@ -476,13 +476,59 @@ describe('probe sizes', () => {
 
   it('probes a stream only on a fast link whose fit is ambiguous', () => {
     expect(streamProbeQuanta(unknown)).toBeNull();
-    // Only an upper bound (one-quantum transfers, no clock): no probe, it could be sized for a
-    // link that has just slowed down.
-    expect(streamProbeQuanta({ ...unknown, uplinkHighBps: 1_169_000, method: 'transfer-bounds' })).toBeNull();
+    // Only an upper bound (one-quantum transfers, no clock fits): the smallest probe that bounds it
+    // from below, never one sized for a link that may just have slowed down.
+    expect(
+      streamProbeQuanta({ ...unknown, uplinkHighBps: 1_169_000, method: 'transfer-bounds', samples: 16 }),
+    ).toBe(2);
+    expect(
+      streamProbeQuanta({ ...unknown, uplinkHighBps: 1_169_000, method: 'transfer-bounds', samples: 4 }),
+    ).toBeNull();
     expect(streamProbeQuanta(known(6, 1_990_000, 2_010_000))).toBeNull();
     expect(streamProbeQuanta(known(12, 1_000_000, 2_000_000))).toBe(8);
     expect(streamProbeQuanta(known(6, 2_000_000, 4_000_000))).toBe(16);
     expect(streamProbeQuanta(known(46.875, 128_000, 256_000))).toBeNull();
+  });
+
+  it('probes a steady stream of one-quantum messages that no clock fits, and the probe bounds it from below', () => {
+    // Recorded live: static c4-b3 at 8× on TMobile-UMTS-driving at 10 s (about 1.42 Mbit/s, 8.5 ms
+    // a quantum); the paced device gives a steady ~170 ms cycle, and every message is one quantum.
+    // [sentAt, arrivedAt, wireBytes, networkMs], ms from the first.
+    const recorded: [number, number, number, number][] = [
+      [0.0, 5.94, 1193, 6.9],
+      [190.67, 197.66, 1193, 10.1],
+      [369.27, 371.99, 1193, 3.86],
+      [544.75, 547.77, 1193, 4.15],
+      [745.09, 747.31, 1193, 3.58],
+      [918.42, 923.81, 1193, 6.75],
+      [1083.02, 1086.87, 1193, 4.73],
+      [1248.44, 1257.43, 1193, 9.82],
+      [1408.67, 1411.44, 1193, 3.84],
+      [1561.49, 1565.13, 1193, 4.38],
+      [1701.7, 1710.55, 1193, 9.86],
+      [1862.75, 1864.55, 1193, 2.6],
+      [2060.35, 2064.31, 1193, 4.91],
+      [2215.95, 2223.56, 1193, 8.65],
+      [2393.26, 2397.27, 1193, 4.9],
+      [2563.67, 2572.84, 1193, 10.4],
+      [2716.06, 2722.91, 1193, 7.85],
+      [2873.01, 2883.1, 1193, 11.09],
+    ];
+    const estimator = new UplinkEstimator();
+    for (const [sentAt, arrivedAt, wireBytes, networkMs] of recorded)
+      estimator.add({ sentAt, arrivedAt, wireBytes, networkMs });
+    const before = estimator.estimate();
+    expect(before.uplinkBps).toBeNull();
+    expect(before.uplinkLowBps).toBeNull();
+    expect(before.uplinkHighBps).not.toBeNull();
+    expect(streamProbeQuanta(before)).toBe(2);
+    // The probe on the idle link: the rest of the current quantum and one more, plus jitter.
+    estimator.add({ sentAt: 3000, arrivedAt: 3013.1, wireBytes: probePayloadBytes(2), networkMs: 14.5 });
+    const after = estimator.estimate();
+    expect(after.uplinkBps).not.toBeNull();
+    expect(after.uplinkLowBps).not.toBeNull();
+    expect(after.uplinkLowBps!).toBeLessThan(1_420_000);
+    expect(after.uplinkHighBps ?? Infinity).toBeGreaterThan(1_420_000);
   });
 
   it('probes a stream of one-quantum messages that bound nothing, and the probe bounds it from below', () => {
