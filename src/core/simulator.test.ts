@@ -163,6 +163,52 @@ describe('simulate', () => {
     expect(auto).toBeGreaterThanOrEqual(0.95 * oracle);
   });
 
+  it('the oracle scores a candidate over the spread of its costs, not at their median', () => {
+    // A knife edge: the full model is late at its median (262 ms against 250) but on time in 2 of 5
+    // runs; a head whose every image exits is always late (about 254 ms) yet faster at the median.
+    // At 16 kbit/s nothing that sends a quantum (750 ms) is on time.
+    const base = world();
+    const edge: MeasuredWorld = {
+      ...base,
+      deviceMs: new Map([
+        ...base.deviceMs,
+        [`full@${K}`, [230, 240, 262, 265, 270]],
+        [`head-c2@${K}`, [252, 253, 254]],
+        [`exit-c2@${K}`, [0.5]],
+      ]),
+    };
+    const plain = truth();
+    const allExit: ImageTruth = {
+      ...plain,
+      exits: new Map([['c2', { predicted: plain.labels, confidence: new Float32Array(IMAGES).fill(0.95) }]]),
+    };
+    const knife = config({
+      world: edge,
+      truth: allExit,
+      slowdown: 1,
+      sloMs: 250,
+      durationMs: 20_000,
+      makeLink: () => throttleModelFor([{ atMs: 0, traceBps: 16_000, uplinkBps: 16_000 }]),
+    });
+    const onTime = (run: ReturnType<typeof simulate>) =>
+      runMetrics(
+        run.requests.map((request) => request.record),
+        250,
+      ).onTimeAccuracy;
+    const full = onTime(simulate({ ...knife, policy: staticPolicy({ kind: 'on-device' }) }));
+    const exit = onTime(
+      simulate({
+        ...knife,
+        policy: staticPolicy({ kind: 'split', levelId: 'c2', bits: 2, exitThreshold: 0.9 }),
+      }),
+    );
+    expect(full).toBeGreaterThan(0.2);
+    expect(exit).toBe(0);
+    const oracle = simulateOracle(knife);
+    expect(onTime(oracle)).toBeGreaterThanOrEqual(full - 0.01);
+    expect(oracle.requests.every((request) => request.record.mode === 'on-device')).toBe(true);
+  });
+
   it('replays a trace as mm-link serves it, outages included', () => {
     const trace = stepTrace('outage', [
       { kbps: 1000, durationMs: 5000 },
