@@ -646,15 +646,7 @@ async function main(): Promise<void> {
     await closeLab();
   }
   if (stoppedEarly) {
-    const total = liveRuns({
-      traces: liveTraces.length,
-      segmentsPerTrace,
-      segmentSeconds,
-      slowdowns: slowdowns.length,
-      slos: slos.length,
-      statics: liveStatics.length,
-      auto: runAuto,
-    });
+    const total = liveRuns(grid);
     log(
       `stopped at --live-minutes ${liveMinutes}: ${liveRunsOut.length} of the ${total} live runs are in ${journalFile}; ` +
         'run the same command again to measure the rest and write the report',
