@@ -11,8 +11,8 @@
  * a draw from the measured server times, the uplink the link model.
  *
  * It also computes a hindsight oracle: for each request, the candidate with the best expected
- * on-time accuracy given the true link at that moment (median costs, the true capacity, which
- * images the exit would answer).
+ * on-time accuracy given the true link at that moment (the true capacity, which images the exit
+ * would answer, and the share on time over the spread of the measured costs).
  */
 import {
   CostModel,
