@@ -185,8 +185,8 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
   });
 
   // Not reachable on this machine, by measurement rather than by policy (run un-fixme'd 2026-12-06 on
-  // a quiet machine): at 8× a split's device time alone is 155-175 ms (median, unthrottled), with the
-  // 0.9 exit 133-174 ms, the full model 507 ms, and at 64 kbit/s a request that sends even one
+  // a quiet machine): at 8× an unthrottled split request takes 155-175 ms (median), with the 0.9
+  // exit 133-174 ms, the full model 507 ms, and at 64 kbit/s a request that sends even one
   // 1500-byte quantum adds 187.5 ms, so only a request whose 16 images all exit can end under 250 ms;
   // after the step 14 of 18 requests missed, and auto's own p90s were all >= 342 ms. Leaving offload
   // within 2 s depends on the PNG caught in flight at the step: its 14 quanta took 2625 ms at 64 kbit/s
