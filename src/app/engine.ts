@@ -9,6 +9,9 @@ import {
   allCandidates,
   candidateId,
   CostModel,
+  DEVICE_COST_MAX_AGE_MS,
+  DEVICE_REFRESH_BUDGET,
+  quantaOf,
   splitCandidateId,
   type Candidate,
   type MeasuredLatency,
@@ -41,7 +44,15 @@ import {
   type RequestTimestamps,
 } from '../core/record';
 import { ImageCursor } from '../core/sampling';
-import { idleProbeQuanta, probePayloadBytes, streamProbeQuanta } from '../core/uplinkEstimator';
+import {
+  IDLE_PROBE_AFTER_MS,
+  STREAM_PROBE_EVERY_MS,
+  idleProbeGapMs,
+  idleProbeQuanta,
+  probePayloadBytes,
+  refreshProbeQuanta,
+  streamProbeQuanta,
+} from '../core/uplinkEstimator';
 import { defaultBackend, detectCapabilities } from '../backend/capabilities';
 import type { BackendKind, ModelSession } from '../backend/ort';
 import { fetchManifest, loadDeviceBundle, type DeviceBundle } from './bundle';
@@ -57,13 +68,6 @@ const log = createLogger('engine');
 
 /** A request that waits longer than this for its reply is failed with 'timeout'. */
 export const REQUEST_TIMEOUT_MS = 30_000;
-/** With no request sent for this long, probes keep the bandwidth estimate current. */
-const IDLE_PROBE_AFTER_MS = 1000;
-/** Idle probes keep the link busy at most this share of the time, and go at most once a second. */
-const IDLE_PROBE_DUTY = 0.2;
-const IDLE_PROBE_EVERY_MS = 1000;
-/** While streaming, a probe settles an ambiguous clock fit at most this often. */
-const STREAM_PROBE_EVERY_MS = 3000;
 const CLOCK_PROBES = 5;
 
 const now = () => performance.now();
@@ -160,11 +164,6 @@ export interface PredictionsView {
   rows: CandidateLatency[];
 }
 
-/** A device model not run at the current size and slowdown for this long is measured again. */
-const DEVICE_COST_MAX_AGE_MS = 20_000;
-/** Re-measuring candidates that are not running may take at most this share of a run's time. */
-const DEVICE_REFRESH_BUDGET = 0.03;
-
 export class Engine {
   readonly feed = new LiveFeed((snapshot) => useAppStore.getState().publishLive(snapshot));
   private bundle: DeviceBundle | null = null;
@@ -197,6 +196,8 @@ export class Engine {
   private probeInFlight = false;
   private nextIdleProbeAt = 0;
   private lastStreamProbeAt = Number.NEGATIVE_INFINITY;
+  /** When a message of two quanta or more (request or probe) last crossed: a lower bound's age. */
+  private lastBoundingMessageAt = Number.NEGATIVE_INFINITY;
   /** Auto mode's policy and its state: one per run (and one for the steps between runs). */
   private autoLoop: PolicyLoop | null = null;
   private accuracyTable: Map<string, number> | null = null;
@@ -387,8 +388,7 @@ export class Engine {
         return;
       const quanta = idleProbeQuanta(this.feed.uplink.estimate());
       void this.sendProbe(quanta).then((linkMs) => {
-        this.nextIdleProbeAt =
-          now() + Math.max(IDLE_PROBE_EVERY_MS, linkMs / IDLE_PROBE_DUTY) + 250 * Math.random();
+        this.nextIdleProbeAt = now() + idleProbeGapMs(linkMs, Math.random());
       });
     }, 250);
   }
@@ -419,16 +419,20 @@ export class Engine {
     wireBytes: number,
     networkMs: number,
     probe = false,
+    exitAnsweredPart = false,
   ): void {
     const clock = this.feed.clock.get();
     if (!clock) return;
     this.feed.addUplinkSample({ sentAt, arrivedAt: serverReceivedAt - clock.offsetMs, wireBytes, networkMs });
+    if (quantaOf(wireBytes) >= 2) this.lastBoundingMessageAt = now();
     // A request's reply that leaves nothing else in flight finds the link idle: the moment for a
     // probe, when the estimate needs one to settle an ambiguous fit (rare: at most one every 3 s,
     // on fast links only, so the next request waits at most ~100 ms behind it).
     if (probe || this.probeInFlight || this.inFlight > 1 || !this.running) return;
     if (now() - this.lastStreamProbeAt < STREAM_PROBE_EVERY_MS) return;
-    const quanta = streamProbeQuanta(this.feed.uplink.estimate());
+    const quanta =
+      streamProbeQuanta(this.feed.uplink.estimate()) ??
+      refreshProbeQuanta(now() - this.lastBoundingMessageAt, exitAnsweredPart);
     if (quanta === null) return;
     this.lastStreamProbeAt = now();
     void this.sendProbe(quanta);
@@ -936,7 +940,14 @@ export class Engine {
           confidence: prediction?.topk[0]?.[1] ?? 0,
         };
       }
-      this.addUplinkSample(outcome.sentAt, result.serverReceivedAt, outcome.wireBytes, phases.networkMs);
+      this.addUplinkSample(
+        outcome.sentAt,
+        result.serverReceivedAt,
+        outcome.wireBytes,
+        phases.networkMs,
+        false,
+        exited.length > 0,
+      );
       if (clock) {
         // What the lock to the throttle's clock turns on: how long after the tick that released the
         // previous message this request started, and how long its own message took to be handed over.

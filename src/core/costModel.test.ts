@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   allCandidates,
+  answeredWithin,
   candidateId,
   CostModel,
   quantaOf,
@@ -331,6 +332,62 @@ describe('CostModel', () => {
     expect(some.wireBytes).toBeLessThan(9 * 49 + 40);
     const none = ok(model.predict(split('c4', 2), context));
     expect(some.phases.deviceMs).toBeCloseTo(none.phases.deviceMs + 1, 6);
+  });
+
+  it('tells when its images are answered: an exited one at the end of the device work, the rest at the end', () => {
+    const model = new CostModel(manifest);
+    model.addDeviceRun('head-c4', 16, 1, 100, 0);
+    model.addDeviceRun('exit-c4', 16, 1, 10, 0);
+    model.observeRecord(
+      networkRecord({
+        mode: 'split',
+        config: 'c4-b2',
+        images: 16,
+        wireBytes: 804,
+        payloadBytes: 784,
+        uplinkMs: 200,
+        serverMs: 3,
+      }),
+      32_000,
+    );
+    // A 375-ms quantum: a message leaves 0 to 375 ms after its hand-over.
+    const context = { images: 16, slowdown: 1, uplink: { bps: 32_000 } };
+    const exit = ok(model.predict(split('c4', 2, 0.9), context));
+    // Nearly every request sends some of its images, so the request's median is far past 150 ms …
+    expect(exit.medianMs).toBeGreaterThan(200);
+    // … while the 60% the exit answers are answered at ~110 ms, and a few sent ones in time too
+    // (a message that leaves within ~37 ms of its hand-over: about a tenth).
+    expect(answeredWithin(exit, 150)).toBeGreaterThan(0.6);
+    expect(answeredWithin(exit, 150)).toBeLessThan(0.7);
+    expect(answeredWithin(exit, 50)).toBe(0);
+    expect(answeredWithin(exit, exit.p90Ms * 3)).toBe(1);
+    const plain = ok(model.predict(split('c4', 2), context));
+    expect(answeredWithin(plain, 150)).toBeLessThan(0.15);
+    // Between the quantiles the share only grows.
+    const shares = [50, 100, 120, 200, 300, 400, 1000].map((ms) => answeredWithin(exit, ms));
+    expect([...shares].sort((a, b) => a - b)).toEqual(shares);
+  });
+
+  it('reads a prediction without answer quantiles on the line through its median and p90', () => {
+    const bare: Prediction = {
+      ok: true,
+      candidate: 'c4-b2',
+      medianMs: 100,
+      p90Ms: 200,
+      phases: { deviceMs: 0, encodeMs: 0, uplinkMs: 0, serverMs: 0, downlinkMs: 0, overheadMs: 0 },
+      wireBytes: 0,
+      exitShare: 0,
+      assumptions: [],
+    };
+    expect(answeredWithin(bare, 100)).toBeCloseTo(0.5, 9);
+    expect(answeredWithin(bare, 150)).toBeCloseTo(0.7, 9);
+    expect(answeredWithin(bare, 200)).toBeCloseTo(0.9, 9);
+    expect(answeredWithin(bare, 50)).toBeCloseTo(0.3, 9);
+    expect(answeredWithin(bare, 0)).toBeCloseTo(0.1, 9);
+    expect(answeredWithin(bare, -100)).toBe(0);
+    expect(answeredWithin(bare, 1000)).toBe(1);
+    expect(answeredWithin({ ...bare, p90Ms: 100 }, 99)).toBe(0);
+    expect(answeredWithin({ ...bare, p90Ms: 100 }, 100)).toBe(1);
   });
 
   it('reports the measured latency of recent requests per candidate, size and slowdown', () => {

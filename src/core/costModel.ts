@@ -140,8 +140,53 @@ export interface Prediction {
   wireBytes: number;
   /** Expected share of images answered by the early exit (0 without one). */
   exitShare: number;
+  /**
+   * When an image of the request is answered, as ANSWER_QUANTILES of its distribution (ms): an
+   * image the exit answers at the end of the device work, any other at the request's end. What
+   * share of a candidate's images meets a target (`answeredWithin`): for an exit the request's
+   * total says little, since most of its images never wait for the network.
+   */
+  answerMsQuantiles?: readonly number[];
   /** Inputs that were not measured as such but derived: "full at 8× scaled from 1×". */
   assumptions: string[];
+}
+
+/**
+ * The engine re-measures device models that no running candidate keeps current (src/app/engine.ts,
+ * refreshStaleDeviceCost), and the simulator does as it does: a model not run at the current size
+ * and slowdown for DEVICE_COST_MAX_AGE_MS is run again, within DEVICE_REFRESH_BUDGET of the run's
+ * time.
+ */
+export const DEVICE_COST_MAX_AGE_MS = 20_000;
+export const DEVICE_REFRESH_BUDGET = 0.03;
+
+/** The quantiles `answerMsQuantiles` holds: 0, 0.05, …, 1. */
+export const ANSWER_QUANTILES: readonly number[] = Array.from({ length: 21 }, (_, i) => i / 20);
+
+/**
+ * The share of a candidate's images answered within `ms`, from its prediction's answer-time
+ * quantiles (linear between them). A prediction without them (made by hand in a test) is read as
+ * every image answered at the request's end, on the line through its median (0.5) and p90 (0.9).
+ */
+export function answeredWithin(prediction: Prediction, ms: number): number {
+  const quantiles = prediction.answerMsQuantiles;
+  if (!quantiles) {
+    const spread = prediction.p90Ms - prediction.medianMs;
+    if (!(spread > 0)) return ms >= prediction.medianMs ? 1 : 0;
+    return Math.min(1, Math.max(0, 0.5 + (0.4 * (ms - prediction.medianMs)) / spread));
+  }
+  if (ms < quantiles[0]!) return 0;
+  for (let i = quantiles.length - 1; i >= 0; i--) {
+    const at = quantiles[i]!;
+    if (ms < at) continue;
+    const next = quantiles[i + 1];
+    if (next === undefined) return 1;
+    // Equal quantiles (a spike of the distribution) count whole at their value.
+    return next === at
+      ? ANSWER_QUANTILES[i + 1]!
+      : ANSWER_QUANTILES[i]! + ((ANSWER_QUANTILES[i + 1]! - ANSWER_QUANTILES[i]!) * (ms - at)) / (next - at);
+  }
+  return 0;
 }
 
 export interface MissingInputs {
@@ -285,6 +330,20 @@ function sortedQuantile(sorted: Float64Array, q: number): number {
   const lower = Math.floor(position);
   const upper = Math.ceil(position);
   return sorted[lower]! * (1 - (position - lower)) + sorted[upper]! * (position - lower);
+}
+
+/** Quantiles of weighted values (the lower value at a step of the cumulative weight). */
+function weightedQuantiles(values: { ms: number; weight: number }[], qs: readonly number[]): number[] {
+  values.sort((a, b) => a.ms - b.ms);
+  const total = values.reduce((sum, value) => sum + value.weight, 0);
+  const out: number[] = [];
+  let index = 0;
+  let cumulative = values[0]?.weight ?? 0;
+  for (const q of qs) {
+    while (index < values.length - 1 && cumulative < q * total - 1e-9) cumulative += values[++index]!.weight;
+    out.push(values[index]?.ms ?? Number.NaN);
+  }
+  return out;
 }
 
 /** floor(n/1500)+1: the quanta DevTools' throttle charges one WebSocket message of n bytes. */
@@ -568,6 +627,7 @@ export class CostModel {
           let exited = 0;
           if (exitShare > 0) for (let i = 0; i < k; i++) if (random() < exitShare) exited++;
           const sent = k - exited;
+          const exitedShare = exited / k;
           if (sent === 0)
             return {
               deviceMs,
@@ -577,6 +637,7 @@ export class CostModel {
               downlinkMs: 0,
               overheadMs: draw(localOverhead, random),
               wireBytes: 0,
+              exitedShare,
             };
           const parts = partsFor(sent, false)!;
           const wireBytes = Math.round(draw(parts.wire, random));
@@ -604,6 +665,7 @@ export class CostModel {
             downlinkMs: draw(downlink, random),
             overheadMs,
             wireBytes,
+            exitedShare,
           };
         };
       },
@@ -614,7 +676,7 @@ export class CostModel {
 
   private simulate(
     id: string,
-    makeSampler: () => () => PhaseMedians & { wireBytes: number },
+    makeSampler: () => () => PhaseMedians & { wireBytes: number; exitedShare?: number },
     exitShare: number,
     assumptions: string[],
   ): Prediction {
@@ -630,6 +692,8 @@ export class CostModel {
     ] as const;
     // Typed columns sort numerically without a comparator: ~150 candidates a second stay cheap.
     const totals = new Float64Array(this.draws);
+    // Each draw's images: the exited ones answered at the device's end, the rest at the total.
+    const answers: { ms: number; weight: number }[] = [];
     const columns = Object.fromEntries(keys.map((key) => [key, new Float64Array(this.draws)])) as Record<
       (typeof keys)[number],
       Float64Array
@@ -644,6 +708,9 @@ export class CostModel {
         sample.downlinkMs +
         sample.overheadMs;
       for (const key of keys) columns[key][i] = sample[key];
+      const exited = sample.exitedShare ?? 0;
+      if (exited > 0) answers.push({ ms: sample.deviceMs, weight: exited });
+      if (exited < 1) answers.push({ ms: totals[i]!, weight: 1 - exited });
     }
     totals.sort();
     for (const key of keys) columns[key].sort();
@@ -663,6 +730,7 @@ export class CostModel {
       },
       wireBytes: med('wireBytes'),
       exitShare,
+      answerMsQuantiles: weightedQuantiles(answers, ANSWER_QUANTILES),
       assumptions: [...new Set(assumptions)],
     };
   }

@@ -187,6 +187,41 @@ describe('autoPolicy', () => {
     expect(decision.reason).toMatch(/nothing is predicted to meet the 250 ms target/);
   });
 
+  it('when nothing meets the target, takes what answers the most images right in time, not the fastest request', () => {
+    // At 8× on this machine: the exit answers ~60% of the images at the end of a ~140-ms device
+    // phase and sends the rest (~300 ms); the split without it is faster per request but never
+    // within 150 ms.
+    const exit: Candidate = { kind: 'split', levelId: 'c4', bits: 4, exitThreshold: 0.9 };
+    const quantiles = (at: (q: number) => number) => Array.from({ length: 21 }, (_, i) => at(i / 20));
+    const withAnswers = (entry: CandidateView, answerMsQuantiles: number[]): CandidateView =>
+      entry.prediction.ok ? { ...entry, prediction: { ...entry.prediction, answerMsQuantiles } } : entry;
+    const exitView = withAnswers(
+      view(exit, 260, 0.9376, 320),
+      quantiles((q) => (q <= 0.6 ? 130 + 15 * q : 300)),
+    );
+    const plainView = withAnswers(
+      view(c4b4, 185, 0.9384, 200),
+      quantiles((q) => 170 + 30 * q),
+    );
+    const decision = auto.decide(input([plainView, exitView], { sloMs: 150, current: 'c4-b4' }));
+    expect(decision.id).toBe('c4-b4-x0.9');
+    expect(decision.meetsSlo).toBe(false);
+    expect(decision.reason).toBe(
+      'At ~120 kbit/s nothing is predicted to meet the 150 ms target with a 5% margin; split c4 at 4 bits with exit at 0.9 is expected to answer the most images right in time: ~60% of them within it, at 93.8% (~320 ms p90).',
+    );
+    // Where none can answer anything in time, the fastest it is.
+    const late = [
+      withAnswers(
+        view(c4b4, 185, 0.9384, 200),
+        quantiles(() => 190),
+      ),
+      view(png, 900, 0.935),
+    ];
+    const fastest = auto.decide(input(late, { sloMs: 150 }));
+    expect(fastest.id).toBe('c4-b4');
+    expect(fastest.reason).toMatch(/split c4 at 4 bits is the fastest at ~200 ms \(p90\)/);
+  });
+
   it('holds its choice against a near-equal alternative, and leaves it when it stops meeting the target', () => {
     const a: Candidate = { kind: 'split', levelId: 'c8', bits: 1, exitThreshold: null };
     const near = [view(c2b2, 100, 0.933), view(a, 100, 0.934)];

@@ -16,10 +16,13 @@
  */
 import {
   CostModel,
+  DEVICE_COST_MAX_AGE_MS,
+  DEVICE_REFRESH_BUDGET,
   candidateId,
   deviceModelsOf,
   type Candidate,
   type CostManifest,
+  quantaOf,
   uplinkInputOf,
 } from './costModel';
 import type { Decision, Policy } from './policy';
@@ -27,17 +30,16 @@ import { PREDICT_EVERY_MS, PolicyLoop } from './policyLoop';
 import { computePhases, type ImageOutcome, type InferenceRecord, type Mode } from './record';
 import { mulberry32 } from './sampling';
 import { median, quantile } from './stats';
-import { UplinkEstimator, idleProbeQuanta, probePayloadBytes, streamProbeQuanta } from './uplinkEstimator';
-
-/**
- * The engine's idle probes (src/app/engine.ts): after this long without traffic a probe of a few
- * quanta goes out, at most once a second and at most a fifth of the time.
- */
-const IDLE_PROBE_AFTER_MS = 1000;
-const IDLE_PROBE_EVERY_MS = 1000;
-const IDLE_PROBE_DUTY = 0.2;
-/** The engine's probes while streaming (streamProbeQuanta): at most one every 3 s, after a reply. */
-const STREAM_PROBE_EVERY_MS = 3000;
+import {
+  IDLE_PROBE_AFTER_MS,
+  STREAM_PROBE_EVERY_MS,
+  UplinkEstimator,
+  idleProbeGapMs,
+  idleProbeQuanta,
+  probePayloadBytes,
+  refreshProbeQuanta,
+  streamProbeQuanta,
+} from './uplinkEstimator';
 
 /** An uplink that carries one message at a time: when a message handed over at `sentAt` arrives. */
 export interface SimulatedLink {
@@ -259,6 +261,9 @@ function calibrate(model: CostModel, config: SimulationConfig): void {
 export function simulate(config: SimulationConfig): SimulationResult {
   const random = mulberry32(config.seed ?? 1);
   const draw = new Draw(random);
+  // Probe timing draws from its own stream: how often the link is probed leaves the sequence of
+  // device and server draws as it is, so runs of the same candidates draw the same costs.
+  const probeRandom = mulberry32(((config.seed ?? 1) ^ 0x5bd1e995) >>> 0);
   const link = config.makeLink();
   const costModel = new CostModel(config.manifest, { draws: 200 });
   for (const [kind, values] of config.world.encodeMsPerImage)
@@ -272,15 +277,42 @@ export function simulate(config: SimulationConfig): SimulationResult {
   let nextProbeAt = 0;
   let lastStreamProbeAt = Number.NEGATIVE_INFINITY;
   let previousSent = false;
+  let refreshSpentMs = 0;
+  /** When a message of two quanta or more last arrived: what bounds the estimate from below. */
+  let lastBoundingAt = Number.NEGATIVE_INFINITY;
+  const noteArrival = (bytes: number, arrivedAt: number) => {
+    lastTrafficAt = arrivedAt;
+    if (quantaOf(bytes) >= 2) lastBoundingAt = arrivedAt;
+  };
   let t = 0;
   for (let seq = 0; t < config.durationMs; seq++) {
+    // As the engine: before a request, one device model no running candidate keeps current is
+    // timed again, within a small share of the run's time (it runs the model k times at k×).
+    if (refreshSpentMs <= DEVICE_REFRESH_BUDGET * t) {
+      const stale = costModel.staleDeviceModels(
+        config.candidates,
+        config.imagesPerRequest,
+        config.slowdown,
+        t,
+        DEVICE_COST_MAX_AGE_MS,
+      )[0];
+      const runs =
+        stale === undefined ? undefined : config.world.deviceMs.get(`${stale}@${config.imagesPerRequest}`);
+      if (stale !== undefined && runs && runs.length > 0) {
+        const ms = draw.from(runs, `device ${stale}`) * config.slowdown;
+        t += ms;
+        refreshSpentMs += ms;
+        costModel.addDeviceRun(stale, config.imagesPerRequest, config.slowdown, ms, t);
+        previousSent = false;
+      }
+    }
     if (t - lastTrafficAt >= IDLE_PROBE_AFTER_MS && t >= nextProbeAt) {
       const bytes = probePayloadBytes(idleProbeQuanta(estimator.estimate()));
       const arrivedAt = link.send(t, bytes);
       const linkMs = arrivedAt - t;
       estimator.add({ sentAt: t, arrivedAt, wireBytes: bytes, networkMs: linkMs });
-      lastTrafficAt = arrivedAt;
-      nextProbeAt = arrivedAt + Math.max(IDLE_PROBE_EVERY_MS, linkMs / IDLE_PROBE_DUTY) + 250 * random();
+      noteArrival(bytes, arrivedAt);
+      nextProbeAt = arrivedAt + idleProbeGapMs(linkMs, probeRandom());
     }
     const uplink = uplinkInputOf(estimator.estimate());
     // Back to back, one in flight: after a request that sent a message, the next starts in step
@@ -316,7 +348,7 @@ export function simulate(config: SimulationConfig): SimulationResult {
       costModel.addDeviceRun(run.model, config.imagesPerRequest, config.slowdown, run.ms, t);
     costModel.observeRecord(record, uplink.bps);
     if (outcome.sentAt !== null && outcome.arrivedAt !== null) {
-      lastTrafficAt = outcome.arrivedAt;
+      noteArrival(record.wireBytes, outcome.arrivedAt);
       estimator.add({
         sentAt: outcome.sentAt,
         arrivedAt: outcome.arrivedAt,
@@ -332,12 +364,17 @@ export function simulate(config: SimulationConfig): SimulationResult {
     // As the engine: a reply that leaves nothing in flight may send a probe the estimate asks for;
     // the next request's message queues behind it.
     if (record.ok && outcome.sentAt !== null && t - lastStreamProbeAt >= STREAM_PROBE_EVERY_MS) {
-      const quanta = streamProbeQuanta(estimator.estimate());
+      const quanta =
+        streamProbeQuanta(estimator.estimate()) ??
+        refreshProbeQuanta(
+          t - lastBoundingAt,
+          record.images.some((image) => image.earlyExit === true),
+        );
       if (quanta !== null) {
         const bytes = probePayloadBytes(quanta);
         const arrivedAt = link.send(t, bytes);
         estimator.add({ sentAt: t, arrivedAt, wireBytes: bytes, networkMs: arrivedAt - t });
-        lastTrafficAt = arrivedAt;
+        noteArrival(bytes, arrivedAt);
         lastStreamProbeAt = t;
       }
     }

@@ -10,8 +10,12 @@ import {
 import stalledAt2000 from './fixtures/uplink-2000kbps-stall.json';
 import { throttleChargedBytes } from './stats';
 import {
+  IDLE_PROBE_MAX_GAP_MS,
+  idleProbeGapMs,
   idleProbeQuanta,
   probePayloadBytes,
+  refreshProbeQuanta,
+  STREAM_REFRESH_AFTER_MS,
   streamProbeQuanta,
   UplinkEstimator,
   type BandwidthEstimate,
@@ -548,5 +552,30 @@ describe('probe sizes', () => {
     const fresh = new UplinkEstimator();
     fresh.add({ sentAt: 0, arrivedAt: 1, wireBytes: 85, networkMs: 1.5 });
     expect(streamProbeQuanta(fresh.estimate())).toBeNull();
+  });
+});
+
+describe('probe schedule', () => {
+  it('spaces idle probes by five times their link time, but never more than the cap', () => {
+    expect(idleProbeGapMs(100, 0)).toBe(1000);
+    expect(idleProbeGapMs(300, 0)).toBe(1500);
+    // A probe held 6 s by an outage: the next one still goes within the cap.
+    expect(idleProbeGapMs(6000, 0)).toBe(IDLE_PROBE_MAX_GAP_MS);
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (linkMs, jitter) => {
+          const gap = idleProbeGapMs(linkMs, jitter);
+          return gap >= 1000 && gap <= IDLE_PROBE_MAX_GAP_MS + 250;
+        },
+      ),
+    );
+  });
+
+  it('refreshes the estimate of a stream the exit answers in part once nothing has bounded it for a while', () => {
+    expect(refreshProbeQuanta(STREAM_REFRESH_AFTER_MS, true)).toBe(2);
+    expect(refreshProbeQuanta(STREAM_REFRESH_AFTER_MS - 1, true)).toBeNull();
+    expect(refreshProbeQuanta(Number.POSITIVE_INFINITY, false)).toBeNull();
   });
 });

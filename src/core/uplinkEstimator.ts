@@ -633,6 +633,53 @@ export function probePayloadBytes(quanta: number): number {
   return (Math.max(1, Math.round(quanta)) - 1) * THROTTLE_QUANTUM_BYTES + 700;
 }
 
+/**
+ * The probe schedule the engine keeps (src/app/engine.ts) and the simulator copies: after this
+ * long without traffic an idle link gets a probe, at most once a second and at most a fifth of the
+ * time, but never less often than every IDLE_PROBE_MAX_GAP_MS; while streaming, a probe the
+ * estimate asks for (streamProbeQuanta) goes at most every STREAM_PROBE_EVERY_MS.
+ */
+export const IDLE_PROBE_AFTER_MS = 1000;
+export const IDLE_PROBE_EVERY_MS = 1000;
+export const IDLE_PROBE_DUTY = 0.2;
+/**
+ * The duty cap would space probes by five times the last one's link time. A probe held by an
+ * outage takes seconds without using the link for anything else (idle probes go only on a quiet
+ * link), and the next one is the only way to see the link come back while nothing is sent:
+ * simulated on TMobile-UMTS-driving at 8× and 150 ms, a 6-s probe in an outage put the next 30 s
+ * away, and auto stayed on the device (~680 ms a request, every one late) for 30 s after the link
+ * was back.
+ */
+export const IDLE_PROBE_MAX_GAP_MS = 2000;
+export const STREAM_PROBE_EVERY_MS = 3000;
+/**
+ * A stream whose exit answers most images on the device sends few messages, and a one-quantum
+ * message only bounds the uplink from above: after this long without a message of two quanta or
+ * more, such a stream gets a two-quantum probe (`refreshProbeQuanta`).
+ */
+export const STREAM_REFRESH_AFTER_MS = 3000;
+
+/**
+ * Quanta of a probe that refreshes the estimate of a stream the exit answers in part, or null:
+ * two quanta once no message of two quanta or more has crossed for STREAM_REFRESH_AFTER_MS.
+ * Simulated on TMobile-UMTS-driving at 8× and 150 ms: after a one-second drop to 336 kbit/s auto
+ * went to an exit, whose requests sent nothing or one quantum; the estimate stayed at 347, then
+ * 101 kbit/s for 9 s while the link was back at 500-1000 kbit/s, and auto stayed on the exit
+ * (67% on time there) where offloading made 90%. A stream without an exit is left alone: its
+ * requests keep the clock fit current, and at 64 kbit/s two quanta would hold its next request
+ * 375 ms.
+ */
+export function refreshProbeQuanta(msSinceBoundingMessage: number, exitAnswersPart: boolean): number | null {
+  return exitAnswersPart && msSinceBoundingMessage >= STREAM_REFRESH_AFTER_MS ? 2 : null;
+}
+
+/** Wait (ms) after an idle probe answers before the next, from its link time; `jitter` in [0, 1). */
+export function idleProbeGapMs(linkMs: number, jitter: number): number {
+  return (
+    Math.min(IDLE_PROBE_MAX_GAP_MS, Math.max(IDLE_PROBE_EVERY_MS, linkMs / IDLE_PROBE_DUTY)) + 250 * jitter
+  );
+}
+
 /** How long (ms) an idle probe should keep the link busy: enough quanta to bound Q both ways. */
 const IDLE_PROBE_TARGET_MS = 100;
 /** While streaming, probes are sent only to settle an ambiguous fit, and only on fast links. */
