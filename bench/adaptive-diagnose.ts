@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/adaptive-diagnose.ts --trace ../shared/traces/TMobile-UMTS-driving.up
  *        [--offset 0] [--seconds 120] [--slowdown 8] [--slo 150] [--world bench/results/adaptive.json]
- *        [--scale 1.9] [--no-oracle] [--windows]
+ *        [--scale 1.9] [--no-oracle] [--statics c2-b4-x0.9,png] [--windows]
  *
  * `--scale k` multiplies every device, encode and server time of the world by k: this shared
  * machine has measured the same WASM model 1.5-2× slower from one sitting to the next, and the
@@ -14,14 +14,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { throttleSchedule } from '../src/core/cdpThrottle';
-import { allCandidates } from '../src/core/costModel';
+import { allCandidates, candidateId } from '../src/core/costModel';
 import type { ModelManifest } from '../src/core/manifest';
 import { expectedAccuracies } from '../src/core/policy';
 import type { InferenceRecord } from '../src/core/record';
 import { runMetrics } from '../src/core/simulator';
 import { parseMahimahiTrace } from '../src/core/uplinkTrace';
 import { scheduleLink } from './adaptive/links';
-import { simulateAuto, simulateOracleRun } from './adaptive/simulate';
+import { simulateAuto, simulateOracleRun, simulateStatic } from './adaptive/simulate';
 import { loadTruth } from './adaptive/truth';
 import { measuredWorld, type WorldJson } from './adaptive/world';
 
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     world: { type: 'string', default: 'bench/results/adaptive.json' },
     scale: { type: 'string', default: '1' },
     'no-oracle': { type: 'boolean', default: false },
+    /** Static candidates to run beside them, by id, comma-separated ("c2-b4-x0.9,png"). */
+    statics: { type: 'string', default: '' },
     windows: { type: 'boolean', default: false },
     'cache-dir': { type: 'string', default: '.cache/adaptive' },
   },
@@ -93,6 +95,11 @@ async function main(): Promise<void> {
   };
   const runs: [string, InferenceRecord[]][] = [['auto', simulateAuto(world, run, sloMs)]];
   if (!values['no-oracle']) runs.push(['oracle', simulateOracleRun(world, run, sloMs)]);
+  for (const id of values.statics!.split(',').filter(Boolean)) {
+    const candidate = world.candidates.find((entry) => candidateId(entry) === id);
+    if (!candidate) throw new Error(`no candidate ${id}`);
+    runs.push([id, simulateStatic(world, run, candidate)]);
+  }
   console.log(
     `${values.trace} ${values.offset}+${values.seconds} s, ${slowdown}×, SLO ${sloMs} ms, world ${values.world} × ${scale}`,
   );

@@ -5,6 +5,7 @@ import {
   measuredWorld,
   missingFromWorld,
   parseSplitConfig,
+  withOwnDevice,
   worldFromRecords,
 } from './world';
 
@@ -156,5 +157,33 @@ describe('deviceAtSlowdown', () => {
     // sorted: a draw is a uniform index, so order does not matter; medians become a linear pass
     expect(measuredWorld(json, 8).deviceMs.get(`full@${K}`)).toEqual([310 / 8, 320 / 8, 330 / 8]);
     expect(measuredWorld(json, 2).deviceMs.get(`full@${K}`)).toEqual([50, 50, 50]);
+  });
+});
+
+describe('withOwnDevice', () => {
+  it("gives a static run's candidate the run's own device phases, at its slowdown only", () => {
+    const base = worldFromRecords(
+      [
+        ...[40, 40, 50, 50, 50].map((device) => record('full', 'on-device', { device })),
+        ...[8, 8, 9, 9, 9].map((device) => record('c2-b2', 'split', { device })),
+      ],
+      { imagesPerRequest: K, splitPayloadPerImage: { 'c2-b2': 25 } },
+    );
+    const json = { ...base, deviceMsBySlowdown: { '8': { [`head-c2@${K}`]: [9] } } };
+    const run = [160, 240, 320].map((device) => ({
+      ...record('c2-b2-x0.9', 'split', { device, exited: 1 }),
+      slowdown: 8,
+    }));
+    const own = withOwnDevice(json, run, 'c2-b2-x0.9', 8);
+    expect(measuredWorld(own, 8).deviceMs.get(`head-c2@${K}`)).toEqual([20, 30, 40]);
+    expect(measuredWorld(own, 8).deviceMs.get(`exit-c2@${K}`)).toEqual([0]);
+    // Other slowdowns and models keep the sitting's.
+    expect(measuredWorld(own, 1).deviceMs.get(`head-c2@${K}`)).toEqual([9, 9, 9]);
+    expect(measuredWorld(own, 8).deviceMs.get(`full@${K}`)).toEqual([50, 50, 50]);
+    expect(own.derived[`head-c2@${K} at 8×`]).toMatch(/own device phases \(3 requests\)/);
+    // At 1× the base table; an offload run has no device phase to put in.
+    const full = withOwnDevice(json, [record('full', 'on-device', { device: 70 })], 'full', 1);
+    expect(measuredWorld(full, 1).deviceMs.get(`full@${K}`)).toEqual([70]);
+    expect(withOwnDevice(json, run, 'png', 8)).toBe(json);
   });
 });

@@ -237,3 +237,43 @@ export function missingFromWorld(
   if (json.overheadMs.length === 0) missing.push('overhead');
   return missing;
 }
+
+/**
+ * The world with a static run's own device times in place of the sitting's, for that run's
+ * candidate: its records' device phases (divided by the slowdown, as `deviceMsBySlowdown` holds
+ * them) as the head's or the full model's runs, and the exit at 0 (its time is in the head's
+ * samples, which are the whole device phase). So the run is simulated with the device it had, and
+ * its fidelity measures what the simulator models (link, throttle, exits, server), not how far
+ * this shared machine drifted between the sitting's measurement and the run: WASM's full model
+ * went 42, 61 and 81 ms in three sittings here. An offload run has no device phase: the world as
+ * it is.
+ */
+export function withOwnDevice(
+  json: WorldJson,
+  records: readonly InferenceRecord[],
+  config: string,
+  slowdown: number,
+): WorldJson {
+  const split = parseSplitConfig(config);
+  const models = config === 'full' ? ['full'] : split ? [`head-${split.level}`] : [];
+  if (models.length === 0) return json;
+  const own = records
+    .filter(
+      (record) => record.ok && record.config === config && record.images.length === json.imagesPerRequest,
+    )
+    .map((record) => record.phases.deviceMs / slowdown);
+  if (own.length === 0) return json;
+  const k = json.imagesPerRequest;
+  const replaced: Record<string, number[]> = { [`${models[0]}@${k}`]: own };
+  if (split?.exit) replaced[`exit-${split.level}@${k}`] = [0];
+  const derived = { ...json.derived };
+  for (const key of Object.keys(replaced))
+    derived[`${key} at ${slowdown}×`] = `the run's own device phases (${own.length} requests)`;
+  if (slowdown === 1) return { ...json, deviceMs: { ...json.deviceMs, ...replaced }, derived };
+  const atSlowdown = json.deviceMsBySlowdown?.[String(slowdown)] ?? {};
+  return {
+    ...json,
+    deviceMsBySlowdown: { ...json.deviceMsBySlowdown, [String(slowdown)]: { ...atSlowdown, ...replaced } },
+    derived,
+  };
+}

@@ -237,8 +237,11 @@ describe('simulate', () => {
     expect(full).toBeGreaterThan(0.2);
     expect(exit).toBe(0);
     const oracle = simulateOracle(knife);
-    expect(onTime(oracle)).toBeGreaterThanOrEqual(full - 0.01);
-    expect(oracle.requests.every((request) => request.record.mode === 'on-device')).toBe(true);
+    // On time in 2 of 5 draws beats never: the device, as the full static, but for a request whose
+    // eight tries all drew late ((3/5)^8: under 2%), where it takes the faster.
+    const onDevice = oracle.requests.filter((request) => request.record.mode === 'on-device').length;
+    expect(onDevice / oracle.requests.length).toBeGreaterThan(0.95);
+    expect(onTime(oracle)).toBeGreaterThanOrEqual(full - 0.02);
   });
 
   it('replays a trace as mm-link serves it, outages included', () => {
