@@ -10,6 +10,7 @@
  *        [--sim-link cdp|mm-link] [--jobs N] [--sim-nice 19] [--dry-run]
  *   npm run bench:adaptive -- --from-json bench/results/adaptive.json   (render the report again)
  *        [--journal file.jsonl [--live-minutes N]]   (the live grid in parts; see below)
+ *        [--dump-records DIR]   (every live run's records as JSON, to see where live and simulated part)
  *        [--shared-traces ../shared/traces] [--out bench/results] [--no-build]
  *
  * 1. World: short unthrottled static runs of the real page at 1× (WASM) measure device, encode,
@@ -132,6 +133,7 @@ const { values } = parseArgs({
     'start-index': { type: 'string', default: '0' },
     journal: { type: 'string' },
     'live-minutes': { type: 'string' },
+    'dump-records': { type: 'string' },
   },
 });
 
@@ -656,6 +658,14 @@ async function main(): Promise<void> {
       entry.loadAverage = os.loadavg().map((value) => Math.round(value * 100) / 100);
       liveRunsOut.push(entry);
       journal?.append(key, entry, os.loadavg());
+      if (values['dump-records']) {
+        mkdirSync(values['dump-records'], { recursive: true });
+        const name = `${loaded.name}-${segment.offsetMs / 1000}s-${slowdown}x-${run.policy.replace(/\s+/g, '-')}${run.sloMs === null ? '' : `-${run.sloMs}`}.json`;
+        writeFileSync(
+          path.join(values['dump-records'], name),
+          JSON.stringify({ key, t0Page: replay.t0Page, steps: replay.steps, records, simulated: simRecords }),
+        );
+      }
       const first = String(scoredAt[0]);
       log(
         `live ${loaded.name} @${segment.offsetMs / 1000}s ${slowdown}× ${run.policy}${run.sloMs === null ? '' : ` SLO ${run.sloMs}`}: ` +
