@@ -11,6 +11,7 @@ import {
   CostModel,
   DEVICE_COST_MAX_AGE_MS,
   DEVICE_REFRESH_BUDGET,
+  PRICING_DRAWS,
   quantaOf,
   splitCandidateId,
   type Candidate,
@@ -319,7 +320,7 @@ export class Engine {
 
   /** A fresh cost model for a new bundle, calibrated with the bundle's own timed warm-up runs. */
   private attachCostModel(bundle: DeviceBundle): void {
-    const model = new CostModel(bundle.manifest);
+    const model = new CostModel(bundle.manifest, { draws: PRICING_DRAWS });
     for (const run of bundle.calibration ?? []) model.addDeviceRun(run.model, run.batch, 1, run.ms, now());
     this.costModel = model;
     this.accuracyTable = null;

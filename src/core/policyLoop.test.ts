@@ -67,6 +67,17 @@ describe('PolicyLoop', () => {
     expect(calls()).toBe(3);
   });
 
+  it('keeps a round per pricing key: a key it comes back to within 250 ms is not priced again', () => {
+    const loop = new PolicyLoop(autoPolicy(), accuracy);
+    const { price, calls } = priced({ full: 300, png: 100, 'c2-b2': 60 });
+    // At 8× an exit's requests flip between locked to the throttle's clock and free.
+    for (let i = 0; i < 10; i++)
+      loop.decide(context(price, i * 20, { pricingKey: i % 2 === 0 ? '16|8|locked' : '16|8|free' }));
+    expect(calls()).toBe(2);
+    loop.decide(context(price, 260, { pricingKey: '16|8|locked' }));
+    expect(calls()).toBe(3);
+  });
+
   it('prices again at once when the uplink estimate comes back, not from the round it lacked', () => {
     const loop = new PolicyLoop(autoPolicy(), accuracy);
     let uplinkKnown = false;

@@ -5,9 +5,12 @@
  * request, and the simulator (src/core/simulator.ts) runs the same loop, so that it stays a
  * faithful model of the app:
  *
- * - every candidate is priced at most every `predictEveryMs` (250 ms), again at once when the
- *   request size, the slowdown, the candidate set or whether the uplink is known changes, and
- *   after an exploration (what it measured changes the predictions);
+ * - every candidate is priced at most every `predictEveryMs` (250 ms) for each pricing key (the
+ *   request size, the slowdown, the lock to the throttle's clock, the candidate set, whether the
+ *   uplink is known): a key not priced within that time is priced at once, and a key the loop
+ *   comes back to within it reuses its round (at 8× an exit's requests flip between locked and
+ *   free, and pricing ~150 candidates at every flip ran on the page's main thread per request);
+ *   an exploration drops every round (what it measured changes the predictions);
  * - an exploration does not become the current choice;
  * - after each request, measured total ÷ predicted p90 − 1 joins the last 20 errors.
  */
@@ -42,10 +45,11 @@ export class PolicyLoop {
   private current: string | null = null;
   private requests = 0;
   private explorations = 0;
-  private views: CandidateView[] | null = null;
-  private recordCandidates: readonly DecisionCandidate[] = [];
-  private pricedAt = Number.NEGATIVE_INFINITY;
-  private pricedKey = '';
+  /** The newest round of predictions per pricing key. */
+  private readonly rounds = new Map<
+    string,
+    { views: CandidateView[]; recordCandidates: readonly DecisionCandidate[]; pricedAt: number }
+  >();
 
   constructor(
     readonly policy: Policy,
@@ -68,9 +72,10 @@ export class PolicyLoop {
     // (260 ms, over a 150 ms target) after every outage in simulation.
     const uplink = context.uplinkBps === null ? 'uplink unknown' : 'uplink known';
     const key = `${context.pricingKey}|${uplink}|${context.candidates.map(candidateId).join(',')}`;
-    if (!this.views || key !== this.pricedKey || context.now - this.pricedAt >= this.predictEveryMs) {
+    let round = this.rounds.get(key);
+    if (!round || context.now - round.pricedAt >= this.predictEveryMs) {
       const predictions = context.price(context.candidates);
-      this.views = context.candidates.map((candidate, i) => {
+      const views = context.candidates.map((candidate, i) => {
         const id = candidateId(candidate);
         return {
           candidate,
@@ -80,20 +85,23 @@ export class PolicyLoop {
         };
       });
       // One array per round, shared by the records decided from it.
-      this.recordCandidates = Object.freeze(
-        this.views.map((view) => ({
+      const recordCandidates = Object.freeze(
+        views.map((view) => ({
           id: view.id,
           medianMs: view.prediction.ok ? view.prediction.medianMs : null,
           p90Ms: view.prediction.ok ? view.prediction.p90Ms : null,
           expectedAccuracy: view.expectedAccuracy,
         })),
       );
-      this.pricedAt = context.now;
-      this.pricedKey = key;
+      round = { views, recordCandidates, pricedAt: context.now };
+      this.rounds.delete(key);
+      this.rounds.set(key, round);
+      // A few keys alternate in a run; the oldest of more are dropped.
+      if (this.rounds.size > 4) this.rounds.delete(this.rounds.keys().next().value!);
     }
     const decision = this.policy.decide({
       sloMs: context.sloMs,
-      candidates: this.views,
+      candidates: round.views,
       recentErrors: this.recentErrors,
       current: this.current,
       uplinkBps: context.uplinkBps,
@@ -103,7 +111,7 @@ export class PolicyLoop {
     this.requests++;
     if (decision.exploring) {
       this.explorations++;
-      this.views = null;
+      this.rounds.clear();
     } else {
       this.current = decision.id;
     }
@@ -122,7 +130,7 @@ export class PolicyLoop {
         meetsSlo: decision.meetsSlo,
         exploring: decision.exploring,
         uplinkBps: context.uplinkBps,
-        candidates: this.recordCandidates,
+        candidates: round.recordCandidates,
       },
     };
   }

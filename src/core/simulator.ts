@@ -18,6 +18,7 @@ import {
   CostModel,
   DEVICE_COST_MAX_AGE_MS,
   DEVICE_REFRESH_BUDGET,
+  PRICING_DRAWS,
   candidateId,
   deviceModelsOf,
   type Candidate,
@@ -265,7 +266,7 @@ export function simulate(config: SimulationConfig): SimulationResult {
   // device and server draws as it is, so runs of the same candidates draw the same costs.
   const probeRandom = mulberry32(((config.seed ?? 1) ^ 0x5bd1e995) >>> 0);
   const link = config.makeLink();
-  const costModel = new CostModel(config.manifest, { draws: 200 });
+  const costModel = new CostModel(config.manifest, { draws: PRICING_DRAWS });
   for (const [kind, values] of config.world.encodeMsPerImage)
     if (kind !== 'codes' && values.length > 0)
       costModel.setOffloadImageBytes(kind, config.world.wireBytes(kind, 1));
