@@ -28,7 +28,7 @@
  *    not read the SLO: it runs once per segment × slowdown and is scored at every SLO.
  * 5. Fidelity: each live static simulated on its own segment with the conditions as they were set
  *    (the page clock of every CDP step), against its live on-time accuracy, with the sitting's
- *    world and with the run's own device times (the check reads the latter); the oracle the same
+ *    world and with the run's own measured costs (the check reads the latter); the oracle the same
  *    way on each live auto run's segment, with the sitting's world.
  *
  * Real traces are read from ../shared/traces at run time (never copied into the repository).
@@ -98,7 +98,7 @@ import {
   deviceAtSlowdown,
   measuredWorld,
   missingFromWorld,
-  withOwnDevice,
+  withOwnCosts,
   worldFromRecords,
   type WorldJson,
 } from './adaptive/world';
@@ -237,10 +237,10 @@ interface LiveRun {
   /** Statics: the same segment simulated with the conditions as set. Auto: the simulated auto. */
   simulated: MetricsBySlo;
   /**
-   * Statics with a device phase: the same, with the run's own device times instead of the
-   * sitting's (bench/adaptive/world.ts withOwnDevice); the fidelity check reads this one.
+   * Statics: the same, with the run's own measured costs instead of the sitting's
+   * (bench/adaptive/world.ts withOwnCosts); the fidelity check reads this one.
    */
-  simulatedOwnDevice?: MetricsBySlo;
+  simulatedOwnCosts?: MetricsBySlo;
   /** Auto runs: the oracle on the same segment, at its SLO. */
   oracle?: MetricsBySlo;
   configs: Record<string, number>;
@@ -617,8 +617,8 @@ async function main(): Promise<void> {
       const ownWorld =
         run.candidate === 'auto'
           ? worldJson!
-          : withOwnDevice(worldJson!, records, candidateId(run.candidate), slowdown);
-      const simulatedOwnDevice =
+          : withOwnCosts(worldJson!, records, candidateId(run.candidate), slowdown);
+      const simulatedOwnCosts =
         run.candidate !== 'auto' && ownWorld !== worldJson!
           ? metricsBySlo(
               simulateStatic(
@@ -638,7 +638,7 @@ async function main(): Promise<void> {
         requests: records.length,
         metrics: metricsBySlo(records, scoredAt),
         simulated: metricsBySlo(simRecords, scoredAt),
-        ...(simulatedOwnDevice ? { simulatedOwnDevice } : {}),
+        ...(simulatedOwnCosts ? { simulatedOwnCosts } : {}),
         phases: { live: phaseSummary(records), simulated: phaseSummary(simRecords) },
         configs,
         maxLateMs: replay.maxLateMs,
@@ -670,7 +670,7 @@ async function main(): Promise<void> {
       log(
         `live ${loaded.name} @${segment.offsetMs / 1000}s ${slowdown}× ${run.policy}${run.sloMs === null ? '' : ` SLO ${run.sloMs}`}: ` +
           `${records.length} requests, on-time ${pct(entry.metrics[first]!.onTimeAccuracy)} at ${first} ms (simulated ${pct(entry.simulated[first]!.onTimeAccuracy)}` +
-          `${entry.simulatedOwnDevice ? `, with its own device times ${pct(entry.simulatedOwnDevice[first]!.onTimeAccuracy)}` : ''}` +
+          `${entry.simulatedOwnCosts ? `, with its own costs ${pct(entry.simulatedOwnCosts[first]!.onTimeAccuracy)}` : ''}` +
           `${entry.oracle ? `, oracle ${pct(entry.oracle[first]!.onTimeAccuracy)}` : ''}), steps late ≤ ${replay.maxLateMs.toFixed(0)} ms, ${replay.seconds.toFixed(0)} s`,
       );
     }
@@ -822,8 +822,8 @@ async function main(): Promise<void> {
           checks.push(
             checkFidelity(
               where,
-              `${run.policy.replace('static ', '')} @${run.segment.offsetMs / 1000}s${run.simulatedOwnDevice ? ' (own device times)' : ''}`,
-              (run.simulatedOwnDevice ?? run.simulated)[String(slo)]!.onTimeAccuracy,
+              `${run.policy.replace('static ', '')} @${run.segment.offsetMs / 1000}s${run.simulatedOwnCosts ? ' (own costs)' : ''}`,
+              (run.simulatedOwnCosts ?? run.simulated)[String(slo)]!.onTimeAccuracy,
               run.metrics[String(slo)]!.onTimeAccuracy,
             ),
           );
@@ -1084,10 +1084,10 @@ function markdown(report: Report): string {
       'Each row is one run of the real page on one trace segment. A static ran once per segment × slowdown and is scored at every SLO;',
       '*simulated* is the same segment through the simulator with the conditions as the page received them (the page clock of every CDP step).',
       'For auto, *simulated* is auto in the simulator and *oracle* the hindsight oracle on the same segment.',
-      "*own device* simulates a static with the run's own device times instead of the sitting's (this shared machine drifts 1.5-2× between sittings, and at 8× and 150 ms a split's device time straddles the target); the fidelity checks read it where there is one.",
+      "*own costs* simulates a static with the run's own measured device, encode, server, downlink and hand-over times instead of the sitting's (this shared machine drifts 1.5-2× between sittings, and at 8× and 150 ms a split's device time straddles the target); the fidelity checks read it.",
       ...sittingsLine(report.live),
       '',
-      '| trace | segment s | slowdown | policy | SLO ms | requests | on-time accuracy | simulated | own device | oracle | SLO attainment | accuracy | bytes/image | median ms | steps late ≤ ms | configs run |',
+      '| trace | segment s | slowdown | policy | SLO ms | requests | on-time accuracy | simulated | own costs | oracle | SLO attainment | accuracy | bytes/image | median ms | steps late ≤ ms | configs run |',
       '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     );
     for (const run of report.live)
@@ -1099,7 +1099,7 @@ function markdown(report: Report): string {
           .map(([config, count]) => `${config} ${count}`)
           .join(', ');
         lines.push(
-          `| ${run.trace} | ${run.segment.offsetMs / 1000}–${(run.segment.offsetMs + run.segment.durationMs) / 1000} | ${run.slowdown}× | ${run.policy} | ${slo} | ${run.requests} | ${pct(m.onTimeAccuracy)} | ${pct(run.simulated[String(slo)]!.onTimeAccuracy)} | ${run.simulatedOwnDevice ? pct(run.simulatedOwnDevice[String(slo)]!.onTimeAccuracy) : '–'} | ${run.oracle ? pct(run.oracle[String(slo)]!.onTimeAccuracy) : '–'} | ${pct(m.sloAttainment)} | ${pct(m.accuracy)} | ${f(m.bytesPerImage)} | ${f(m.medianMs)} | ${f(run.maxLateMs, 0)} | ${configs} |`,
+          `| ${run.trace} | ${run.segment.offsetMs / 1000}–${(run.segment.offsetMs + run.segment.durationMs) / 1000} | ${run.slowdown}× | ${run.policy} | ${slo} | ${run.requests} | ${pct(m.onTimeAccuracy)} | ${pct(run.simulated[String(slo)]!.onTimeAccuracy)} | ${run.simulatedOwnCosts ? pct(run.simulatedOwnCosts[String(slo)]!.onTimeAccuracy) : '–'} | ${run.oracle ? pct(run.oracle[String(slo)]!.onTimeAccuracy) : '–'} | ${pct(m.sloAttainment)} | ${pct(m.accuracy)} | ${f(m.bytesPerImage)} | ${f(m.medianMs)} | ${f(run.maxLateMs, 0)} | ${configs} |`,
         );
       }
     lines.push(

@@ -5,7 +5,7 @@ import {
   measuredWorld,
   missingFromWorld,
   parseSplitConfig,
-  withOwnDevice,
+  withOwnCosts,
   worldFromRecords,
 } from './world';
 
@@ -160,30 +160,35 @@ describe('deviceAtSlowdown', () => {
   });
 });
 
-describe('withOwnDevice', () => {
+describe('withOwnCosts', () => {
   it("gives a static run's candidate the run's own device phases, at its slowdown only", () => {
     const base = worldFromRecords(
       [
         ...[40, 40, 50, 50, 50].map((device) => record('full', 'on-device', { device })),
-        ...[8, 8, 9, 9, 9].map((device) => record('c2-b2', 'split', { device })),
+        ...[8, 8, 9, 9, 9].map((device) => record('c2-b2', 'split', { device, server: 3 })),
       ],
       { imagesPerRequest: K, splitPayloadPerImage: { 'c2-b2': 25 } },
     );
     const json = { ...base, deviceMsBySlowdown: { '8': { [`head-c2@${K}`]: [9] } } };
     const run = [160, 240, 320].map((device) => ({
-      ...record('c2-b2-x0.9', 'split', { device, exited: 1 }),
+      ...record('c2-b2-x0.9', 'split', { device, exited: 1, server: 7 }),
       slowdown: 8,
     }));
-    const own = withOwnDevice(json, run, 'c2-b2-x0.9', 8);
+    const own = withOwnCosts(json, run, 'c2-b2-x0.9', 8);
     expect(measuredWorld(own, 8).deviceMs.get(`head-c2@${K}`)).toEqual([20, 30, 40]);
     expect(measuredWorld(own, 8).deviceMs.get(`exit-c2@${K}`)).toEqual([0]);
+    // Its server time at the count it sent (3 of 4), the rest of the world as it was.
+    expect(measuredWorld(own, 8).serverMs.get(`tail-c2@${K - 1}`)).toEqual([7, 7, 7]);
+    expect(measuredWorld(own, 8).serverMs.get(`tail-c2@${K}`)).toEqual(
+      measuredWorld(json, 8).serverMs.get(`tail-c2@${K}`),
+    );
     // Other slowdowns and models keep the sitting's.
     expect(measuredWorld(own, 1).deviceMs.get(`head-c2@${K}`)).toEqual([9, 9, 9]);
     expect(measuredWorld(own, 8).deviceMs.get(`full@${K}`)).toEqual([50, 50, 50]);
-    expect(own.derived[`head-c2@${K} at 8×`]).toMatch(/own device phases \(3 requests\)/);
-    // At 1× the base table; an offload run has no device phase to put in.
-    const full = withOwnDevice(json, [record('full', 'on-device', { device: 70 })], 'full', 1);
+    expect(own.derived[`head-c2@${K} at 8×`]).toMatch(/own \(3 requests\)/);
+    // At 1× the base table; a run with no records of the config leaves the world as it is.
+    const full = withOwnCosts(json, [record('full', 'on-device', { device: 70 })], 'full', 1);
     expect(measuredWorld(full, 1).deviceMs.get(`full@${K}`)).toEqual([70]);
-    expect(withOwnDevice(json, run, 'png', 8)).toBe(json);
+    expect(withOwnCosts(json, run, 'png', 8)).toBe(json);
   });
 });

@@ -239,41 +239,75 @@ export function missingFromWorld(
 }
 
 /**
- * The world with a static run's own device times in place of the sitting's, for that run's
+ * The world with a static run's own measured costs in place of the sitting's, for that run's
  * candidate: its records' device phases (divided by the slowdown, as `deviceMsBySlowdown` holds
- * them) as the head's or the full model's runs, and the exit at 0 (its time is in the head's
- * samples, which are the whole device phase). So the run is simulated with the device it had, and
- * its fidelity measures what the simulator models (link, throttle, exits, server), not how far
- * this shared machine drifted between the sitting's measurement and the run: WASM's full model
- * went 42, 61 and 81 ms in three sittings here. An offload run has no device phase: the world as
- * it is.
+ * them) as the head's or the full model's runs, with the exit at 0 (its time is in those samples,
+ * which are the whole device phase); its encode time per image sent; its server time per number of
+ * images sent; its downlink and hand-over times. So the run is simulated with the costs it had,
+ * and its fidelity measures what the simulator models (link, throttle, exits, the request cycle),
+ * not how far this shared machine drifted between the sitting's measurement and the run: WASM's
+ * full model went 42, 61 and 81 ms in three sittings here, and PNG at 1× and 150 ms, a knife edge
+ * of server time, was simulated 6.75 points under its live run with the sitting's costs.
  */
-export function withOwnDevice(
+export function withOwnCosts(
   json: WorldJson,
   records: readonly InferenceRecord[],
   config: string,
   slowdown: number,
 ): WorldJson {
-  const split = parseSplitConfig(config);
-  const models = config === 'full' ? ['full'] : split ? [`head-${split.level}`] : [];
-  if (models.length === 0) return json;
-  const own = records
-    .filter(
-      (record) => record.ok && record.config === config && record.images.length === json.imagesPerRequest,
-    )
-    .map((record) => record.phases.deviceMs / slowdown);
-  if (own.length === 0) return json;
   const k = json.imagesPerRequest;
-  const replaced: Record<string, number[]> = { [`${models[0]}@${k}`]: own };
-  if (split?.exit) replaced[`exit-${split.level}@${k}`] = [0];
+  const own = records.filter((record) => record.ok && record.config === config && record.images.length === k);
+  if (own.length === 0) return json;
+  const split = parseSplitConfig(config);
   const derived = { ...json.derived };
-  for (const key of Object.keys(replaced))
-    derived[`${key} at ${slowdown}×`] = `the run's own device phases (${own.length} requests)`;
-  if (slowdown === 1) return { ...json, deviceMs: { ...json.deviceMs, ...replaced }, derived };
-  const atSlowdown = json.deviceMsBySlowdown?.[String(slowdown)] ?? {};
+  const note = (key: string, count: number) => {
+    derived[key] = `the run's own (${count} requests)`;
+  };
+  const deviceModel = config === 'full' ? 'full' : split ? `head-${split.level}` : null;
+  let deviceMs = json.deviceMs;
+  let deviceMsBySlowdown = json.deviceMsBySlowdown;
+  if (deviceModel) {
+    const replaced: Record<string, number[]> = {
+      [`${deviceModel}@${k}`]: own.map((record) => record.phases.deviceMs / slowdown),
+    };
+    if (split?.exit) replaced[`exit-${split.level}@${k}`] = [0];
+    for (const key of Object.keys(replaced)) note(`${key} at ${slowdown}×`, own.length);
+    if (slowdown === 1) deviceMs = { ...deviceMs, ...replaced };
+    else
+      deviceMsBySlowdown = {
+        ...deviceMsBySlowdown,
+        [String(slowdown)]: { ...(deviceMsBySlowdown?.[String(slowdown)] ?? {}), ...replaced },
+      };
+  }
+  const serverMs: Record<string, number[]> = {};
+  const encode: number[] = [];
+  const downlinkMs: number[] = [];
+  const overheadMs: number[] = [];
+  for (const record of own) {
+    const sent = record.images.filter((image) => !image.earlyExit).length;
+    if (record.mode === 'on-device' || sent === 0 || record.requestId === 0) continue;
+    const p = record.phases;
+    push(
+      serverMs,
+      `${split ? `tail-${split.level}` : `offload-${config}`}@${sent}`,
+      p.serverQueueMs + p.serverComputeMs,
+    );
+    encode.push(p.encodeMs / sent);
+    if (p.downlinkMs !== null) downlinkMs.push(p.downlinkMs);
+    overheadMs.push(p.overheadMs);
+  }
+  for (const [key, values] of Object.entries(serverMs)) note(key, values.length);
+  const encodeKind = split ? 'codes' : config;
+  if (encode.length > 0) note(`encode ${encodeKind}`, encode.length);
   return {
     ...json,
-    deviceMsBySlowdown: { ...json.deviceMsBySlowdown, [String(slowdown)]: { ...atSlowdown, ...replaced } },
+    deviceMs,
+    deviceMsBySlowdown,
+    serverMs: { ...json.serverMs, ...serverMs },
+    encodeMsPerImage:
+      encode.length > 0 ? { ...json.encodeMsPerImage, [encodeKind]: encode } : json.encodeMsPerImage,
+    downlinkMs: downlinkMs.length > 0 ? downlinkMs : json.downlinkMs,
+    overheadMs: overheadMs.length > 0 ? overheadMs : json.overheadMs,
     derived,
   };
 }
