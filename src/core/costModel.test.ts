@@ -7,12 +7,14 @@ import {
   CostModel,
   quantaOf,
   quantumMs,
+  selectedQuantile,
   type Candidate,
   type CostManifest,
   type Prediction,
   type PredictionResult,
 } from './costModel';
 import { computePhases, type InferenceRecord } from './record';
+import { quantile } from './stats';
 
 const manifest = {
   quantization: { minBits: 1, maxBits: 8 },
@@ -304,10 +306,11 @@ describe('CostModel', () => {
     expect(atSlow.assumptions.some((text) => text.startsWith('quantum phase uniform'))).toBe(true);
   });
 
-  it('with an exit, sends only the images that stay, and nothing when all exit', () => {
+  /** The c4 head and its exit measured once, and one c4-b2 request's reply at `bps`. */
+  const headAndExitModel = (at: { headMs: number; exitMs: number; uplinkMs: number; bps: number }) => {
     const model = new CostModel(manifest);
-    model.addDeviceRun('head-c4', 16, 1, 5, 0);
-    model.addDeviceRun('exit-c4', 16, 1, 1, 0);
+    model.addDeviceRun('head-c4', 16, 1, at.headMs, 0);
+    model.addDeviceRun('exit-c4', 16, 1, at.exitMs, 0);
     model.observeRecord(
       networkRecord({
         mode: 'split',
@@ -315,11 +318,16 @@ describe('CostModel', () => {
         images: 16,
         wireBytes: 804,
         payloadBytes: 784,
-        uplinkMs: 20,
+        uplinkMs: at.uplinkMs,
         serverMs: 3,
       }),
-      256_000,
+      at.bps,
     );
+    return model;
+  };
+
+  it('with an exit, sends only the images that stay, and nothing when all exit', () => {
+    const model = headAndExitModel({ headMs: 5, exitMs: 1, uplinkMs: 20, bps: 256_000 });
     const context = { images: 16, slowdown: 1, uplink: { bps: 256_000 } };
     const all = ok(model.predict(split('c4', 2, 0.5), context));
     expect(all.exitShare).toBe(1);
@@ -335,21 +343,7 @@ describe('CostModel', () => {
   });
 
   it('tells when its images are answered: an exited one at the end of the device work, the rest at the end', () => {
-    const model = new CostModel(manifest);
-    model.addDeviceRun('head-c4', 16, 1, 100, 0);
-    model.addDeviceRun('exit-c4', 16, 1, 10, 0);
-    model.observeRecord(
-      networkRecord({
-        mode: 'split',
-        config: 'c4-b2',
-        images: 16,
-        wireBytes: 804,
-        payloadBytes: 784,
-        uplinkMs: 200,
-        serverMs: 3,
-      }),
-      32_000,
-    );
+    const model = headAndExitModel({ headMs: 100, exitMs: 10, uplinkMs: 200, bps: 32_000 });
     // A 375-ms quantum: a message leaves 0 to 375 ms after its hand-over.
     const context = { images: 16, slowdown: 1, uplink: { bps: 32_000 } };
     const exit = ok(model.predict(split('c4', 2, 0.9), context));
@@ -485,5 +479,22 @@ describe('CostModel', () => {
       model.predict(split('c4', 2), { ...context, uplink: { bps: 256_000, relativeUncertainty: 0.3 } }),
     );
     expect(unsure.p90Ms - unsure.medianMs).toBeGreaterThan(sure.p90Ms - sure.medianMs);
+  });
+});
+
+describe('selectedQuantile', () => {
+  it('equals the quantile of the sorted values, with any ties and order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })), {
+          minLength: 1,
+          maxLength: 300,
+        }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (values, q) => {
+          expect(selectedQuantile(Float64Array.from(values), q)).toBe(quantile(values, q));
+        },
+      ),
+    );
   });
 });

@@ -342,6 +342,94 @@ function sortedQuantile(sorted: Float64Array, q: number): number {
 }
 
 /**
+ * sortedQuantile of `values` without sorting them (it reorders them in place): the two order
+ * statistics the quantile interpolates, by selection.
+ */
+export function selectedQuantile(values: Float64Array, q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const position = q * (values.length - 1);
+  const lower = Math.floor(position);
+  const low = selectInPlace(values, lower);
+  if (position === lower) return low;
+  // Everything after `lower` is at least as large now: the next order statistic is their minimum.
+  let high = Number.POSITIVE_INFINITY;
+  for (let i = lower + 1; i < values.length; i++) if (values[i]! < high) high = values[i]!;
+  return low * (1 - (position - lower)) + high * (position - lower);
+}
+
+/** The k-th smallest of `values` (Hoare's selection, in place): left of k nothing larger, right nothing smaller. */
+function selectInPlace(values: Float64Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  while (left < right) {
+    const pivot = values[(left + right) >> 1]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = values[i]!;
+        values[i] = values[j]!;
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return values[k]!;
+}
+
+/** One Monte Carlo draw of a request's phases, filled in place. */
+type PhaseDraw = PhaseMedians & { wireBytes: number };
+
+interface DrawColumns {
+  totals: Float64Array;
+  deviceMs: Float64Array;
+  encodeMs: Float64Array;
+  uplinkMs: Float64Array;
+  serverMs: Float64Array;
+  downlinkMs: Float64Array;
+  overheadMs: Float64Array;
+  wireBytes: Float64Array;
+}
+
+function newColumns(draws: number): DrawColumns {
+  const column = () => new Float64Array(draws);
+  return {
+    totals: column(),
+    deviceMs: column(),
+    encodeMs: column(),
+    uplinkMs: column(),
+    serverMs: column(),
+    downlinkMs: column(),
+    overheadMs: column(),
+    wireBytes: column(),
+  };
+}
+
+/** A draw that sends nothing: the device's work and its own overhead. */
+function fillLocal(out: PhaseDraw, deviceMs: number, overheadMs: number): void {
+  out.deviceMs = deviceMs;
+  out.encodeMs = 0;
+  out.uplinkMs = 0;
+  out.serverMs = 0;
+  out.downlinkMs = 0;
+  out.overheadMs = overheadMs;
+  out.wireBytes = 0;
+}
+
+/** The sum of one draw from each of `parts` in order (an unmeasured part adds nothing). */
+function drawSum(parts: readonly (Draws | null)[], random: () => number): number {
+  let sum = 0;
+  for (const part of parts) sum += part ? draw(part, random) : 0;
+  return sum;
+}
+
+/**
  * Quantiles of the mixture of two sorted samples, the first weighted `firstShare` and the second
  * the rest: when an image is answered, an exited one at the end of the device work and any other
  * at the request's end. A merge of the two sorted columns, no allocation: every candidate is priced
@@ -394,6 +482,17 @@ export class CostModel {
   private readonly phaseSamples: number;
   /** Mean encoded bytes per image for offload formats (by config), as measured on the test set. */
   private readonly offloadImageBytes = new Map<string, number>();
+  /** Scratch for `simulate`: the draws' columns and the draw being filled. */
+  private columns: DrawColumns | null = null;
+  private readonly sample: PhaseDraw = {
+    deviceMs: 0,
+    encodeMs: 0,
+    uplinkMs: 0,
+    serverMs: 0,
+    downlinkMs: 0,
+    overheadMs: 0,
+    wireBytes: 0,
+  };
 
   constructor(
     private readonly manifest: CostManifest,
@@ -577,19 +676,7 @@ export class CostModel {
         id,
         () => {
           const random = mulberry32(seedOf(id));
-          return () => {
-            const deviceMs = device.reduce((sum, d) => sum + (d ? draw(d, random) : 0), 0);
-            const overheadMs = draw(overhead, random);
-            return {
-              deviceMs,
-              encodeMs: 0,
-              uplinkMs: 0,
-              serverMs: 0,
-              downlinkMs: 0,
-              overheadMs,
-              wireBytes: 0,
-            };
-          };
+          return (out) => fillLocal(out, drawSum(device, random), draw(overhead, random));
         },
         0,
         assumptions,
@@ -654,21 +741,13 @@ export class CostModel {
       id,
       () => {
         const random = mulberry32(seedOf(id));
-        return () => {
-          const deviceMs = device.reduce((sum, d) => sum + (d ? draw(d, random) : 0), 0);
+        return (out) => {
+          const deviceMs = drawSum(device, random);
           let exited = 0;
           if (exitShare > 0) for (let i = 0; i < k; i++) if (random() < exitShare) exited++;
           const sent = k - exited;
-          if (sent === 0)
-            return {
-              deviceMs,
-              encodeMs: 0,
-              uplinkMs: 0,
-              serverMs: 0,
-              downlinkMs: 0,
-              overheadMs: draw(localOverhead, random),
-              wireBytes: 0,
-            };
+          if (sent === 0) return fillLocal(out, deviceMs, draw(localOverhead, random));
+          out.deviceMs = deviceMs;
           const parts = partsFor(sent, false)!;
           const wireBytes = Math.round(draw(parts.wire, random));
           const encodeMs = encode.length > 0 ? encode[Math.floor(random() * encode.length)]! * sent : 0;
@@ -686,16 +765,12 @@ export class CostModel {
             phase = 1 - (handOverMs / tick - Math.floor(handOverMs / tick));
           } else if (ownPhase) phase = phases[Math.floor(random() * phases.length)]!;
           else phase = random();
-          const uplinkMs = (quantaOf(wireBytes) - 1) * tick + phase * tick;
-          return {
-            deviceMs,
-            encodeMs,
-            uplinkMs,
-            serverMs: draw(parts.server, random),
-            downlinkMs: draw(downlink, random),
-            overheadMs,
-            wireBytes,
-          };
+          out.encodeMs = encodeMs;
+          out.uplinkMs = (quantaOf(wireBytes) - 1) * tick + phase * tick;
+          out.serverMs = draw(parts.server, random);
+          out.downlinkMs = draw(downlink, random);
+          out.overheadMs = overheadMs;
+          out.wireBytes = wireBytes;
         };
       },
       exitShare,
@@ -705,28 +780,19 @@ export class CostModel {
 
   private simulate(
     id: string,
-    makeSampler: () => () => PhaseMedians & { wireBytes: number },
+    makeSampler: () => (out: PhaseDraw) => void,
     exitShare: number,
     assumptions: string[],
   ): Prediction {
     const sampler = makeSampler();
-    const keys = [
-      'deviceMs',
-      'encodeMs',
-      'uplinkMs',
-      'serverMs',
-      'downlinkMs',
-      'overheadMs',
-      'wireBytes',
-    ] as const;
-    // Typed columns sort numerically without a comparator: ~150 candidates a second stay cheap.
-    const totals = new Float64Array(this.draws);
-    const columns = Object.fromEntries(keys.map((key) => [key, new Float64Array(this.draws)])) as Record<
-      (typeof keys)[number],
-      Float64Array
-    >;
+    // One set of columns per model, reused by every candidate, and one draw filled in place: every
+    // candidate is priced on the page's main thread several times a second, and allocating and
+    // sorting eight columns per candidate took 40 ms a round of ~150 (live at 8×, between requests).
+    const columns = (this.columns ??= newColumns(this.draws));
+    const sample = this.sample;
+    const { totals, deviceMs, encodeMs, uplinkMs, serverMs, downlinkMs, overheadMs, wireBytes } = columns;
     for (let i = 0; i < this.draws; i++) {
-      const sample = sampler();
+      sampler(sample);
       totals[i] =
         sample.deviceMs +
         sample.encodeMs +
@@ -734,27 +800,34 @@ export class CostModel {
         sample.serverMs +
         sample.downlinkMs +
         sample.overheadMs;
-      for (const key of keys) columns[key][i] = sample[key];
+      deviceMs[i] = sample.deviceMs;
+      encodeMs[i] = sample.encodeMs;
+      uplinkMs[i] = sample.uplinkMs;
+      serverMs[i] = sample.serverMs;
+      downlinkMs[i] = sample.downlinkMs;
+      overheadMs[i] = sample.overheadMs;
+      wireBytes[i] = sample.wireBytes;
     }
+    // Typed columns sort numerically without a comparator. Only the two the answer times merge
+    // are sorted; the other phases need their median alone.
     totals.sort();
-    for (const key of keys) columns[key].sort();
-    const med = (key: (typeof keys)[number]) => sortedQuantile(columns[key], 0.5);
+    deviceMs.sort();
     return {
       ok: true,
       candidate: id,
       medianMs: sortedQuantile(totals, 0.5),
       p90Ms: sortedQuantile(totals, 0.9),
       phases: {
-        deviceMs: med('deviceMs'),
-        encodeMs: med('encodeMs'),
-        uplinkMs: med('uplinkMs'),
-        serverMs: med('serverMs'),
-        downlinkMs: med('downlinkMs'),
-        overheadMs: med('overheadMs'),
+        deviceMs: sortedQuantile(deviceMs, 0.5),
+        encodeMs: selectedQuantile(encodeMs, 0.5),
+        uplinkMs: selectedQuantile(uplinkMs, 0.5),
+        serverMs: selectedQuantile(serverMs, 0.5),
+        downlinkMs: selectedQuantile(downlinkMs, 0.5),
+        overheadMs: selectedQuantile(overheadMs, 0.5),
       },
-      wireBytes: med('wireBytes'),
+      wireBytes: selectedQuantile(wireBytes, 0.5),
       exitShare,
-      answerMsQuantiles: mixtureQuantiles(columns.deviceMs, totals, exitShare, ANSWER_QUANTILES),
+      answerMsQuantiles: mixtureQuantiles(deviceMs, totals, exitShare, ANSWER_QUANTILES),
       assumptions: [...new Set(assumptions)],
     };
   }
