@@ -68,6 +68,7 @@ import {
   liveRuns,
   metricsBySlo,
   pct,
+  prefixAccuracy,
   resolveStatics,
   withinSegment,
   type Check,
@@ -821,8 +822,23 @@ async function main(): Promise<void> {
           );
           if (value !== null) statics[candidateId(candidate)] = value;
         }
-        if (autoLive !== null && Object.keys(statics).length > 0)
-          checks.push(checkAgainstBestStatic(where, autoLive, statics, 'live auto'));
+        if (autoLive !== null && Object.keys(statics).length > 0) {
+          const check = checkAgainstBestStatic(where, autoLive, statics, 'live auto');
+          // Not part of the check: how hard each side's images were (see prefixAccuracy).
+          const imagesOf = (entries: LiveRun[]) => {
+            let images = 0;
+            let correct = 0;
+            for (const run of entries) {
+              const sent = run.metrics[String(slo)]?.images ?? 0;
+              images += sent;
+              correct += sent * prefixAccuracy(truth, 'full', { seed, startIndex }, sent);
+            }
+            return images === 0 ? Number.NaN : correct / images;
+          };
+          const bestId = check.bestStatic!;
+          check.detail += `; the full model on the same images: ${pct(imagesOf(autoRuns))} on auto's, ${pct(imagesOf(runs.filter((run) => run.policy === `static ${bestId}`)))} on ${bestId}'s`;
+          checks.push(check);
+        }
         for (const run of runs.filter((entry) => entry.sloMs === null))
           checks.push(
             checkFidelity(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allCandidates, candidateId, type CostManifest } from '../../src/core/costModel';
 import { computePhases, type InferenceRecord } from '../../src/core/record';
+import { imageOrder } from '../../src/core/sampling';
 import {
   checkAgainstBestStatic,
   checkAgainstOracle,
@@ -9,6 +10,7 @@ import {
   estimateLiveSeconds,
   liveRuns,
   metricsBySlo,
+  prefixAccuracy,
   resolveStatics,
   withinSegment,
 } from './aggregate';
@@ -96,9 +98,32 @@ describe('metrics and checks', () => {
     const best = checkAgainstBestStatic(where, 0.9, { png: 0.904, full: 0.5 }, 'auto');
     expect(best.pass).toBe(true);
     expect(best.detail).toMatch(/png/);
+    expect(best.bestStatic).toBe('png');
     expect(checkAgainstBestStatic(where, 0.9, { png: 0.906 }, 'auto').pass).toBe(false);
     expect(checkFidelity(where, 'png', 0.92, 0.895).pass).toBe(true);
     expect(checkFidelity(where, 'png', 0.92, 0.889).pass).toBe(false);
+  });
+
+  it("scores how hard a run's images were on the prefix of the stream it sent, wrapping", () => {
+    // Six images; the full model is right on the even ones.
+    const labels = [0, 1, 2, 3, 4, 5];
+    const truth = {
+      labels,
+      predicted: new Map([['full', labels.map((label, i) => (i % 2 === 0 ? label : -1))]]),
+      exits: new Map(),
+    };
+    const order = imageOrder(6, 3);
+    const rightInOrder = [...order].map((index) => (index % 2 === 0 ? 1 : 0));
+    expect(prefixAccuracy(truth, 'full', { seed: 3, startIndex: 0 }, 2)).toBe(
+      (rightInOrder[0]! + rightInOrder[1]!) / 2,
+    );
+    // From the fifth image, eight images: the last two, then the whole order again.
+    const wrapped = [4, 5, 0, 1, 2, 3, 4, 5].map((i) => rightInOrder[i]!);
+    expect(prefixAccuracy(truth, 'full', { seed: 3, startIndex: 4 }, 8)).toBe(
+      wrapped.reduce((a: number, b) => a + b, 0) / 8,
+    );
+    expect(prefixAccuracy(truth, 'full', { seed: 3, startIndex: 0 }, 6)).toBe(0.5);
+    expect(prefixAccuracy(truth, 'png', { seed: 3, startIndex: 0 }, 6)).toBeNaN();
   });
 
   it('counts and times the live grid', () => {
