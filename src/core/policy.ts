@@ -164,9 +164,8 @@ export interface AutoOptions {
    * coming: an outage or a drop that starts while it is on the wire. An image answered on the
    * device cannot be, so a candidate is ranked by its expected on-time accuracy: its accuracy ×
    * the share of its images predicted in time × (1 − risk × the share of its images that go over
-   * the network). 0.02: in simulation on the
-   * three traces at 8× and 150 ms, 1–2.3% of the requests of the splits without an exit missed
-   * the target though predicted to meet it. It lets the device's own answer win over a feature
+   * the network). 0.02: in simulation on the three traces at 8× and 150 ms, 1–2.3% of the
+   * requests of the splits without an exit missed the target though predicted to meet it. It lets the device's own answer win over a feature
    * upload that is at most about 2% more accurate, and an exit that answers most images locally
    * over the same split without it.
    */
@@ -346,8 +345,9 @@ function localShare(entry: Priced): number {
 }
 
 /**
- * Expected on-time accuracy of a candidate that may miss the target: its accuracy × the share of
- * its images predicted to be answered within it, discounted by the network risk as `onTimeScore`.
+ * Expected on-time accuracy of a candidate, whether or not its p90 meets the target: its accuracy
+ * × the share of its images predicted to be answered within it, discounted by the network risk as
+ * `onTimeScore`.
  */
 function lateAwareScore(entry: Priced, sloMs: number, networkRisk: number): number {
   if (entry.view.expectedAccuracy === null || !entry.view.prediction.ok) return 0;
@@ -363,7 +363,7 @@ function lateAwareScore(entry: Priced, sloMs: number, networkRisk: number): numb
  */
 const MIN_SHARE_IN_TIME = 0.05;
 
-/** Expected on-time accuracy of a candidate predicted to meet the target. */
+/** Expected accuracy discounted by the network risk (the in-time share aside). */
 function onTimeScore(entry: Priced, networkRisk: number): number {
   return (entry.view.expectedAccuracy ?? 0) * (1 - networkRisk * (1 - localShare(entry)));
 }
