@@ -1,10 +1,10 @@
 /**
  * Auto mode on a throttle step (issue 14): 16 images per request, a 250 ms target, WASM, streaming
  * at 2 Mbit/s up and then at 64 kbit/s. Auto must leave offload within 2 s of the step (when it
- * was on offload), at most 3 requests that end after the step may miss the target, and the choice
- * and the reason the page shows must be the newest record's. At slowdown 1× the same step ends on
- * the device. Runs on a phone-sized page, where the reason and the decision timeline must be on
- * screen while streaming; the screenshot is kept.
+ * was on offload), at most 3 requests that end after the step (and start within 8 s of it) may
+ * miss the target, and the choice and the reason the page shows must be the newest record's. At
+ * slowdown 1× the same step ends on the device. Runs on a phone-sized page, where the reason and
+ * the decision timeline must be on screen while streaming; the screenshot is kept.
  */
 import type { Page } from '@playwright/test';
 import type { InferenceRecord } from '../src/core/record';
@@ -27,9 +27,14 @@ interface StepRun {
   records: InferenceRecord[];
   /** Page clock (performance.now()) when the throttle stepped down. */
   stepAt: number;
+  /** Page clock AFTER_STEP_MS later: the requests the checks count started before it. */
+  measuredUntil: number;
 }
 
 const endOf = (record: InferenceRecord) => record.startedAt + record.phases.totalMs;
+/** The requests that end after the step and start within the window the checks count. */
+const afterStep = ({ records, stepAt, measuredUntil }: StepRun) =>
+  records.filter((record) => endOf(record) > stepAt && record.startedAt < measuredUntil);
 const missed = (record: InferenceRecord) => !record.ok || record.phases.totalMs > SLO_MS;
 const describeRun = (records: InferenceRecord[], stepAt: number) =>
   records
@@ -89,7 +94,12 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     await page.close();
   });
 
-  /** Streams auto at 2 Mbit/s, steps to 64 kbit/s, streams on; `whileStreaming` runs after the step. */
+  /**
+   * Streams auto at 2 Mbit/s, steps to 64 kbit/s, streams on for AFTER_STEP_MS, then runs
+   * `whileStreaming` while the stream goes on. Screenshots and layout polls take the CPU from the
+   * page on a 2-core machine (run inside the window: three of nine late requests at 8× came in the
+   * second after the screenshot), so they come after the window the checks count.
+   */
   async function stepRun(slowdown: number, whileStreaming?: () => Promise<void>): Promise<StepRun> {
     await throttle.uplink(2_000_000);
     await driver.configure({
@@ -110,9 +120,9 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     await page.waitForTimeout(BEFORE_STEP_MS);
     await throttle.uplink(64_000);
     const stepAt = await page.evaluate(() => performance.now());
-    await page.waitForTimeout(AFTER_STEP_MS / 2);
+    await page.waitForTimeout(AFTER_STEP_MS);
+    const measuredUntil = await page.evaluate(() => performance.now());
     await whileStreaming?.();
-    await page.waitForTimeout(AFTER_STEP_MS / 2);
     expect((await app.snapshot()).running, 'still streaming at the end').toBe(true);
     await driver.stop();
     // A request whose device part was running when Stop came still ends (and may send nothing,
@@ -131,7 +141,7 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
       )
       .toBe(true);
     const records = (await driver.records()).filter((record) => record.decision?.policy === 'auto');
-    return { records, stepAt };
+    return { records, stepAt, measuredUntil };
   }
 
   /** The page's reason line shows the newest record's decision. */
@@ -172,7 +182,7 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     });
     const { records, stepAt } = run;
     const before = records.filter((record) => record.startedAt < stepAt);
-    const after = records.filter((record) => endOf(record) > stepAt);
+    const after = afterStep(run);
     console.warn(`8×: before the step: ${describeRun(before.slice(-6), stepAt)}`);
     console.warn(`8×: after the step: ${describeRun(after, stepAt)}`);
     console.warn(`8×: at the end: ${pricesAtEnd(records)}`);
@@ -184,18 +194,23 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     eightX = run;
   });
 
-  // Not reachable on this machine, by measurement rather than by policy (run un-fixme'd 2026-12-06 on
-  // a quiet machine): at 8× an unthrottled split request takes 155-175 ms (median), with the 0.9
-  // exit 133-174 ms, the full model 507 ms, and at 64 kbit/s a request that sends even one
-  // 1500-byte quantum adds 187.5 ms, so only a request whose 16 images all exit can end under 250 ms;
-  // after the step 14 of 18 requests missed, and auto's own p90s were all >= 342 ms. Leaving offload
-  // within 2 s depends on the PNG caught in flight at the step: its 14 quanta took 2625 ms at 64 kbit/s
-  // (one request in flight: nothing is chosen before it ends), so auto left at +2.75 s.
+  // Not reliable on this machine (run un-fixme'd four times in a row on 2026-12-07, after the fixes
+  // of the uplink estimate and the lock pricing): 2, 4, 5 and 3 of 39-43 requests in the 8 s after
+  // the step over 250 ms, so two of four runs pass. At 64 kbit/s a one-quantum message leaves on
+  // the throttle's tick, every 187.5 ms; a request started just after one tick (the previous
+  // reply) ends on the next at ~188 ms only if its device work ends by about 175 ms. At 8× a split
+  // with its exit takes 145-170 ms here, and a request whose device work runs past that catches
+  // the tick after, at ~340-380 ms: auto's choices are priced at p90 ~188-195 ms (about one in ten
+  // may be late by design), and the spec allows 3 of ~40. Before the fixes it was 9-12 of ~40: the
+  // estimate read 48-49 kbit/s (one probe's transfer bounds) where a 187.5 ms clock fitted to a
+  // millisecond. Leaving offload within 2 s held where auto was on PNG at the step (1 of 4: the
+  // PNG in flight took 1089 ms, then a split at +1.10 s); a PNG sent just after the step, priced
+  // on the 2 Mbit/s estimate before anything shows the step, takes its 14 quanta, 2.6-2.8 s.
   test.fixme('step at 8×: auto leaves offload within 2 s, and at most 3 requests after the step miss 250 ms', () => {
     test.skip(eightX === null, 'needs the 8× run of the test before');
     const { records, stepAt } = eightX!;
     const before = records.filter((record) => record.startedAt < stepAt);
-    const after = records.filter((record) => endOf(record) > stepAt);
+    const after = afterStep(eightX!);
     const lastBefore = before[before.length - 1]!;
     if (lastBefore.mode === 'offload') {
       const left = after.find((record) => record.startedAt >= stepAt && record.mode !== 'offload');
@@ -211,8 +226,9 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
 
   test('the same step at 1× ends on on-device', async () => {
     test.setTimeout(300_000);
-    const { records, stepAt } = await stepRun(1);
-    const after = records.filter((record) => endOf(record) > stepAt);
+    const run = await stepRun(1);
+    const { records, stepAt } = run;
+    const after = afterStep(run);
     console.warn(`1×: after the step: ${describeRun(after, stepAt)}`);
     console.warn(`1×: at the end: ${pricesAtEnd(records)}`);
     const last = records[records.length - 1]!;

@@ -431,9 +431,10 @@ export class Engine {
     // on fast links only, so the next request waits at most ~100 ms behind it).
     if (probe || this.probeInFlight || this.inFlight > 1 || !this.running) return;
     if (now() - this.lastStreamProbeAt < STREAM_PROBE_EVERY_MS) return;
+    const estimate = this.feed.uplink.estimate();
     const quanta =
-      streamProbeQuanta(this.feed.uplink.estimate()) ??
-      refreshProbeQuanta(now() - this.lastBoundingMessageAt, exitAnsweredPart);
+      streamProbeQuanta(estimate) ??
+      refreshProbeQuanta(now() - this.lastBoundingMessageAt, exitAnsweredPart, estimate);
     if (quanta === null) return;
     this.lastStreamProbeAt = now();
     void this.sendProbe(quanta);
@@ -627,7 +628,7 @@ export class Engine {
   private async plan(lane: Lane, bundle: DeviceBundle, settings: RunSettings, images: number): Promise<Plan> {
     const model = this.costModel;
     const uplink = this.uplinkNow();
-    const tickAligned = this.tickAligned(settings);
+    const tickAligned = this.lockable(settings);
     const price = (candidates: readonly Candidate[]) => {
       if (!model)
         return candidates.map((candidate) => ({
@@ -1102,16 +1103,16 @@ export class Engine {
   }
 
   /**
-   * One request at a time, back to back, after one the throttle released on a tick: the next
+   * One request at a time, back to back: after a request the throttle released on a tick, the next
    * message leaves on the first tick after its device work (the cost model prices that).
    */
+  private lockable(settings: RunSettings): boolean {
+    return settings.maxInFlight === 1 && settings.rateKind === 'max' && this.lanesOf(settings).length === 1;
+  }
+
+  /** The next request starts in step with the throttle's clock: its offset to the tick is measured. */
   private tickAligned(settings: RunSettings): boolean {
-    return (
-      settings.maxInFlight === 1 &&
-      settings.rateKind === 'max' &&
-      this.lanesOf(settings).length === 1 &&
-      this.previousSentMessage
-    );
+    return this.lockable(settings) && this.previousSentMessage;
   }
 
   /** The cost model's samples by key (copies): what its predictions rest on. */
@@ -1141,7 +1142,7 @@ export class Engine {
     const { imagesPerRequest: images, slowdown, webpQuality } = this.store.settings;
     this.syncOffloadSizes(model);
     const uplink = this.uplinkNow();
-    const tickAligned = this.tickAligned(this.store.settings);
+    const tickAligned = this.lockable(this.store.settings);
     const rows = allCandidates(manifest, webpQuality).flatMap((candidate) => {
       const id = candidateId(candidate);
       const measured = model.measured(id, images, slowdown);

@@ -8,6 +8,7 @@ import {
   quantaOf,
   quantumMs,
   selectedQuantile,
+  uplinkInputOf,
   type Candidate,
   type CostManifest,
   type Prediction,
@@ -342,6 +343,30 @@ describe('CostModel', () => {
     expect(some.phases.deviceMs).toBeCloseTo(none.phases.deviceMs + 1, 6);
   });
 
+  it('prices a candidate locked to the clock after its own requests that sent a message, not the last one', () => {
+    // At 64 kbit/s back to back, one in flight: a request after one that sent leaves on the next
+    // tick; after one that the exit answered whole it starts anywhere in the quantum.
+    const bps = 64_000;
+    const q = quantumMs(bps);
+    const model = headAndExitModel({ headMs: 80, exitMs: 5, uplinkMs: 50, bps });
+    model.observeTickLock(8, 0, 0);
+    const at = (images: number) => ({ images, slowdown: 1, uplink: { bps }, tickAligned: true });
+    // 16 images at 60% coverage: all exit once in ~3500 requests, so the lock nearly always holds,
+    // as it does without an exit.
+    const plain16 = ok(model.predict(split('c4', 2), at(16)));
+    const exit16 = ok(model.predict(split('c4', 2, 0.9), at(16)));
+    expect(plain16.p90Ms).toBeLessThan(q + 10);
+    expect(Math.abs(exit16.p90Ms - plain16.p90Ms)).toBeLessThan(10);
+    // 2 images: 36% of the requests follow one the exit answered whole, and a message then waits
+    // a uniform share of a quantum, not the rest of the quantum its short device work leaves: the
+    // locked requests all end on the tick (~183 ms), the others anywhere up to it.
+    const plain2 = ok(model.predict(split('c4', 2), at(2)));
+    const exit2 = ok(model.predict(split('c4', 2, 0.9), at(2)));
+    expect(plain2.p90Ms - plain2.medianMs).toBeLessThan(1);
+    expect(exit2.p90Ms).toBeCloseTo(plain2.p90Ms, 0);
+    expect(exit2.medianMs).toBeLessThan(plain2.medianMs - 0.2 * q);
+  });
+
   it('tells when its images are answered: an exited one at the end of the device work, the rest at the end', () => {
     const model = headAndExitModel({ headMs: 100, exitMs: 10, uplinkMs: 200, bps: 32_000 });
     // A 375-ms quantum: a message leaves 0 to 375 ms after its hand-over.
@@ -496,5 +521,34 @@ describe('selectedQuantile', () => {
         },
       ),
     );
+  });
+});
+
+describe('uplinkInputOf', () => {
+  const estimate = (uplinkBps: number | null, uplinkLowBps: number | null, uplinkHighBps: number | null) => ({
+    uplinkBps,
+    uplinkLowBps,
+    uplinkRelativeUncertainty:
+      uplinkBps !== null && uplinkLowBps !== null && uplinkHighBps !== null
+        ? (uplinkHighBps - uplinkLowBps) / 2 / uplinkBps
+        : null,
+  });
+
+  it('passes the half-width of a symmetric interval, and the slow side of one that reaches to an alias', () => {
+    expect(uplinkInputOf(estimate(64_000, 60_000, 68_000)).relativeUncertainty).toBeCloseTo(0.0625, 6);
+    // A clock whose half period fits as well: possibly twice as fast, not slower than 63.7.
+    const alias = uplinkInputOf(estimate(64_000, 63_700, 128_300));
+    expect(alias.bps).toBe(64_000);
+    expect(alias.relativeUncertainty).toBeCloseTo(64_000 / 63_700 - 1, 6);
+    // Transfer bounds whose figure is their middle keep the half-width.
+    expect(uplinkInputOf(estimate(48_300, 32_000, 64_700)).relativeUncertainty).toBeCloseTo(
+      (64_700 - 32_000) / 2 / 48_300,
+      6,
+    );
+  });
+
+  it('prices at the lower bound when only that is known, and says nothing without one', () => {
+    expect(uplinkInputOf(estimate(null, 20_000_000, null))).toEqual({ bps: 20_000_000 });
+    expect(uplinkInputOf(estimate(null, null, 500_000))).toEqual({ bps: null });
   });
 });

@@ -94,15 +94,25 @@ export interface UplinkInput {
   relativeUncertainty?: number;
 }
 
-/** What the cost model is told of the uplink: the estimate, or its lower bound when only that is known. */
+/**
+ * What the cost model is told of the uplink: the estimate, or its lower bound when only that is
+ * known, with the interval's half-width as its uncertainty, or the slow side's alone when that is
+ * narrower. A clock that fits the arrivals as well at half its period (every tick of Q is one of
+ * Q/2) reads e.g. 63.7-128 kbit/s around 64: the link may be faster, which only answers sooner,
+ * but it is not slower. Spread ±50% both ways, every split that sends priced past 260 ms at 8×
+ * (p90; locked at ~190 ms it ran) and auto went to an exit that sends nothing half the time.
+ */
 export function uplinkInputOf(
   estimate: Pick<BandwidthEstimate, 'uplinkBps' | 'uplinkLowBps' | 'uplinkRelativeUncertainty'>,
 ): UplinkInput {
   const bps = estimate.uplinkBps ?? estimate.uplinkLowBps;
   if (bps === null) return { bps: null };
-  return estimate.uplinkRelativeUncertainty === null
-    ? { bps }
-    : { bps, relativeUncertainty: estimate.uplinkRelativeUncertainty };
+  if (estimate.uplinkRelativeUncertainty === null) return { bps };
+  const slowSide =
+    estimate.uplinkBps !== null && estimate.uplinkLowBps !== null && estimate.uplinkLowBps > 0
+      ? Math.max(0, estimate.uplinkBps / estimate.uplinkLowBps - 1)
+      : Number.POSITIVE_INFINITY;
+  return { bps, relativeUncertainty: Math.min(estimate.uplinkRelativeUncertainty, slowSide) };
 }
 
 export interface PredictionContext {
@@ -112,10 +122,14 @@ export interface PredictionContext {
   slowdown: number;
   uplink: UplinkInput;
   /**
-   * The next request starts right after a reply to a message the throttle released on one of its
-   * ticks (one request in flight, streaming as fast as it can, the previous request sent one): then
-   * its own message leaves on the first tick after its device work, and a candidate that has not
-   * run at this bandwidth is priced that way instead of at a uniform phase.
+   * The run keeps one request in flight, back to back, as fast as replies allow: a request that
+   * starts right after a reply to a message the throttle released on one of its ticks sends its own
+   * on the first tick after its device work. A candidate is priced as it runs for a while: locked
+   * whenever its previous request sent a message (always without an exit; with one, unless all its
+   * images exited), at a uniform phase otherwise. Not by whether the request before this decision
+   * sent one: after requests that an exit answered whole, a split without an exit priced at a
+   * uniform phase (p90 ~340 ms at 8× and 64 kbit/s) looked as late as the exit, and auto stayed on
+   * the exit, where it runs locked at ~190 ms.
    */
   tickAligned?: boolean;
 }
@@ -732,6 +746,9 @@ export class CostModel {
     // request by a few ms at most: there its own phases, once it has them, price it better.
     const lockedPhase =
       context.tickAligned === true && tickOffsets.length > 0 && (!ownPhase || q >= LOCK_MIN_QUANTUM_MS);
+    // The share of this candidate's requests that follow one that sent a message (all k images
+    // exiting is what breaks the lock).
+    const lockedShare = exitShare > 0 ? 1 - exitShare ** k : 1;
     if (lockedPhase) assumptions.push("quantum phase from the request cycle's lock to the throttle's clock");
     else if (!ownPhase)
       assumptions.push(
@@ -755,7 +772,7 @@ export class CostModel {
           const bandwidthFactor = Math.max(0.2, 1 + relativeUncertainty * normal(random));
           const tick = q * bandwidthFactor;
           let phase: number;
-          if (lockedPhase) {
+          if (lockedPhase && (lockedShare === 1 || random() < lockedShare)) {
             // Handed over this long after the tick the previous reply followed; it leaves on the next.
             const handOverMs =
               tickOffsets[Math.floor(random() * tickOffsets.length)]! +

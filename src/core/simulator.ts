@@ -277,7 +277,6 @@ export function simulate(config: SimulationConfig): SimulationResult {
   let lastTrafficAt = Number.NEGATIVE_INFINITY;
   let nextProbeAt = 0;
   let lastStreamProbeAt = Number.NEGATIVE_INFINITY;
-  let previousSent = false;
   let refreshSpentMs = 0;
   /** When a message of two quanta or more last arrived: what bounds the estimate from below. */
   let lastBoundingAt = Number.NEGATIVE_INFINITY;
@@ -304,7 +303,6 @@ export function simulate(config: SimulationConfig): SimulationResult {
         t += ms;
         refreshSpentMs += ms;
         costModel.addDeviceRun(stale, config.imagesPerRequest, config.slowdown, ms, t);
-        previousSent = false;
       }
     }
     if (t - lastTrafficAt >= IDLE_PROBE_AFTER_MS && t >= nextProbeAt) {
@@ -317,8 +315,8 @@ export function simulate(config: SimulationConfig): SimulationResult {
     }
     const uplink = uplinkInputOf(estimator.estimate());
     // Back to back, one in flight: after a request that sent a message, the next starts in step
-    // with the throttle's clock (as the engine tells its cost model).
-    const tickAligned = previousSent;
+    // with the throttle's clock, and the cost model prices each candidate so (as the engine's).
+    const tickAligned = true;
     const decided = loop.decide({
       now: t,
       sloMs: config.sloMs,
@@ -360,16 +358,17 @@ export function simulate(config: SimulationConfig): SimulationResult {
     // As the engine: only answered requests teach the predictor's error.
     if (record.ok) loop.observe(decision, record.phases.totalMs);
     requests.push({ record, decision, uplinkBps: uplink.bps });
-    previousSent = record.ok && record.wireBytes > 0;
     t += record.phases.totalMs;
     // As the engine: a reply that leaves nothing in flight may send a probe the estimate asks for;
     // the next request's message queues behind it.
     if (record.ok && outcome.sentAt !== null && t - lastStreamProbeAt >= STREAM_PROBE_EVERY_MS) {
+      const estimate = estimator.estimate();
       const quanta =
-        streamProbeQuanta(estimator.estimate()) ??
+        streamProbeQuanta(estimate) ??
         refreshProbeQuanta(
           t - lastBoundingAt,
           record.images.some((image) => image.earlyExit === true),
+          estimate,
         );
       if (quanta !== null) {
         const bytes = probePayloadBytes(quanta);

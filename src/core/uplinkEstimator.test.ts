@@ -449,6 +449,68 @@ describe('UplinkEstimator on the DevTools throttle', () => {
   });
 });
 
+describe('UplinkEstimator on sparse one-quantum messages at 64 kbit/s (recorded live, auto at 8×)', () => {
+  /** [sentAt, arrivedAt, wireBytes] on the device clock, ms, from the page's estimator window. */
+  type Recorded = [number, number, number][];
+  const feed = (recorded: Recorded) => {
+    const estimator = new UplinkEstimator();
+    for (const [sentAt, arrivedAt, wireBytes] of recorded)
+      estimator.add({ sentAt, arrivedAt, wireBytes, networkMs: arrivedAt - sentAt + 5 });
+    return estimator.estimate();
+  };
+
+  it('fits the 187.5 ms clock of seven events, not the factor-of-two bounds of the probes', () => {
+    // Most requests exit and send nothing: nine messages in 3.9 s, two of them 2-quantum probes of
+    // 372 and 367 ms (the first message waits behind the first probe).
+    const window: Recorded = [
+      [-144.9, 227.9, 2203],
+      [0.6, 229.2, 597],
+      [859.8, 977.4, 107],
+      [1717.8, 1728.4, 107],
+      [2174.4, 2289.4, 107],
+      [3211.7, 3227.3, 107],
+      [3234.9, 3602.3, 2203],
+      [3548.4, 3602.8, 107],
+      [3753.4, 3788.8, 205],
+    ];
+    const estimate = feed(window);
+    expect(estimate.method).toBe('quantum-clock');
+    expect(estimate.uplinkBps! / 64_000).toBeCloseTo(1, 2);
+    // The probes' bounds alone read (2 quanta in 367-372 ms) 32-64 kbit/s, and their middle 48.
+    expect(estimate.uplinkLowBps!).toBeGreaterThan(60_000);
+  });
+
+  it('fits the new clock behind arrivals of the old one (2 Mbit/s, then the step to 64 kbit/s)', () => {
+    const window: Recorded = [
+      [1, 7.9, 206],
+      [188.7, 193.6, 402],
+      [330.7, 471.9, 305],
+      [621, 657.8, 403],
+      [830.3, 845.5, 403],
+      [994.8, 1037.4, 599],
+      [1182.2, 1220.3, 501],
+      [1332.1, 1409.6, 697],
+      [1573.1, 1599.8, 501],
+      [1605.9, 1970.1, 2204],
+      [1734, 1971, 501],
+      [2187.2, 2347.1, 60],
+      [2905.6, 2908.6, 109],
+    ];
+    const estimate = feed(window);
+    expect(estimate.method).toBe('quantum-clock');
+    expect(estimate.uplinkBps! / 64_000).toBeCloseTo(1, 2);
+  });
+
+  it('does not take a sender that keeps time for a clock: messages that went straight through', () => {
+    // A fixed rate on a fast link: twelve one-quantum messages every 200 ms to the microsecond,
+    // each across in a millisecond. Arrivals on a comb, and nothing about the link.
+    const estimator = new UplinkEstimator();
+    for (let i = 0; i < 12; i++)
+      estimator.add({ sentAt: i * 200, arrivedAt: i * 200 + 1, wireBytes: 85, networkMs: 1.5 });
+    expect(estimator.estimate().uplinkBps).toBeNull();
+  });
+});
+
 describe('probe sizes', () => {
   const known = (quantumMs: number, lowBps: number, highBps: number): BandwidthEstimate => ({
     uplinkBps: 12_000_000 / quantumMs,
@@ -574,8 +636,31 @@ describe('probe schedule', () => {
   });
 
   it('refreshes the estimate of a stream the exit answers in part once nothing has bounded it for a while', () => {
-    expect(refreshProbeQuanta(STREAM_REFRESH_AFTER_MS, true)).toBe(2);
-    expect(refreshProbeQuanta(STREAM_REFRESH_AFTER_MS - 1, true)).toBeNull();
-    expect(refreshProbeQuanta(Number.POSITIVE_INFINITY, false)).toBeNull();
+    const bounds: BandwidthEstimate = {
+      uplinkBps: 101_000,
+      uplinkLowBps: 70_000,
+      uplinkHighBps: 140_000,
+      uplinkRelativeUncertainty: 0.35,
+      quantumMs: 118.8,
+      method: 'transfer-bounds',
+      rttMs: 60,
+      samples: 8,
+    };
+    expect(refreshProbeQuanta(STREAM_REFRESH_AFTER_MS, true, bounds)).toBe(2);
+    expect(refreshProbeQuanta(STREAM_REFRESH_AFTER_MS - 1, true, bounds)).toBeNull();
+    expect(refreshProbeQuanta(Number.POSITIVE_INFINITY, false, bounds)).toBeNull();
+    // A clock the newest arrivals fit needs no refresh; one held (its interval widening) does.
+    const clock: BandwidthEstimate = {
+      ...bounds,
+      uplinkBps: 64_000,
+      uplinkLowBps: 63_700,
+      uplinkHighBps: 64_300,
+      uplinkRelativeUncertainty: 0.0047,
+      quantumMs: 187.5,
+      method: 'quantum-clock',
+    };
+    expect(refreshProbeQuanta(Number.POSITIVE_INFINITY, true, clock)).toBeNull();
+    const held = { ...clock, uplinkLowBps: 60_000, uplinkHighBps: 68_000, uplinkRelativeUncertainty: 0.0625 };
+    expect(refreshProbeQuanta(Number.POSITIVE_INFINITY, true, held)).toBe(2);
   });
 });

@@ -195,18 +195,26 @@ export function fitComb(
 ): { quantumMs: number; phase: number; standardErrorMs: number; onTick: boolean[] } | null {
   const n = messages.length;
   const arrivals = messages.map((message) => message.arrivedAt);
-  const ticks = [0];
+  // Counted back from the newest arrival, refined only by arrivals near their ticks, and the first
+  // pass as wide as a quarter period: after a change of conditions the oldest arrivals of the
+  // window are off the new comb, and a line anchored on them (or a least-squares line through
+  // them) misses the new ticks by more than their tolerance (live after 2000 → 64 kbit/s: two
+  // 2 Mbit/s arrivals ahead of eleven on a 187.5 ms comb to a millisecond, and no fit).
+  const ticks: number[] = new Array<number>(n).fill(0);
+  const newest = arrivals[n - 1]!;
   let period = guessMs;
-  for (let i = 1; i < n; i++) {
-    const k = ticks[i - 1]! + Math.round((arrivals[i]! - arrivals[i - 1]!) / period);
-    ticks.push(k);
-    if (k >= 4) period = (arrivals[i]! - arrivals[0]!) / k;
+  for (let i = n - 2; i >= 0; i--) {
+    const k = ticks[i + 1]! - Math.round((arrivals[i + 1]! - arrivals[i]!) / period);
+    ticks[i] = k;
+    const offTick = Math.abs(newest - arrivals[i]! + k * period);
+    if (k <= -4 && offTick <= period / 4) period = (newest - arrivals[i]!) / -k;
   }
-  let fit = leastSquares(ticks, arrivals);
+  let fit = { slope: period, intercept: newest, slopeSe: Number.NaN };
   let onTick: boolean[] = [];
-  for (let pass = 0; pass < 3; pass++) {
+  for (let pass = 0; pass < 4; pass++) {
     if (!(fit.slope >= MIN_QUANTUM_MS * 0.9 && fit.slope <= MAX_QUANTUM_MS)) return null;
-    const tolerance = tickTolerance(fit.slope);
+    const tolerance =
+      pass === 0 ? Math.max(fit.slope / 4, tickTolerance(fit.slope)) : tickTolerance(fit.slope);
     const keptTicks: number[] = [];
     const keptArrivals: number[] = [];
     onTick = arrivals.map((arrival, i) => {
@@ -254,8 +262,11 @@ export function periodGuesses(messages: Message[]): number[] {
   }
   if (gaps.length === 0) return [];
   const guesses: number[] = [];
+  // Gaps that occurred, not interpolated between them: two gaps of 1 and 2 quanta interpolate to
+  // 1.5, whose divisors miss the period (live at 64 kbit/s: 280.5 ms between gaps of 186 and 375).
+  const sorted = [...gaps].sort((a, b) => a - b);
   for (const q of [0.1, 0.3, 0.5]) {
-    const gap = quantile(gaps, q);
+    const gap = sorted[Math.round(q * (sorted.length - 1))]!;
     const divisors = Math.min(MAX_DIVISOR, Math.floor(gap / MIN_QUANTUM_MS));
     for (let divisor = 1; divisor <= divisors; divisor++) {
       const guess = gap / divisor;
@@ -312,10 +323,25 @@ export function fitClock(messages: Message[]): ClockFit | null {
     // far beyond what luck gives over all the periods tried (sparse arrivals many ticks apart fit
     // many aliases of the period, which the count of guesses reflects). Messages released together
     // are one event, and the phase and period are fitted, so two events are on ticks regardless.
+    // Past 24 ms the tolerance stays at 4 ms and the odds are 2·tolerance / Q (one in 23 at
+    // 64 kbit/s), but a message that went straight through sits where its sender put it, and a
+    // sender may keep time (a fixed rate, an unthrottled request cycle): only messages that waited
+    // on the link count at those odds. Counting all at one in three asked for 12 events on ticks,
+    // more than a window of sparse one-quantum messages holds (live at 8× after 2000 → 64 kbit/s:
+    // 9 events on a 187.5 ms comb to a millisecond refused for 7 s, while one probe's transfer
+    // bounds read 48 kbit/s).
     const groupsOnTick = groupStarts.filter((i) => comb.onTick[i]).length;
     if (groupsOnTick < MIN_INLIER_SHARE * groupStarts.length) continue;
-    if (binomialTail(groupStarts.length - 2, groupsOnTick - 2, 1 / 3) * guesses.length > MAX_CHANCE_FIT)
-      continue;
+    const tolerance = tickTolerance(comb.quantumMs);
+    const waited = groupStarts.filter((i) => messages[i]!.transferMs > tolerance + TRANSFER_JITTER_MS);
+    const waitedOnTick = waited.filter((i) => comb.onTick[i]).length;
+    const chanceAtAThird = binomialTail(groupStarts.length - 2, groupsOnTick - 2, 1 / 3);
+    const chanceOfWaited = binomialTail(
+      waited.length - 2,
+      waitedOnTick - 2,
+      (2 * tolerance) / comb.quantumMs,
+    );
+    if (Math.min(chanceAtAThird, chanceOfWaited) * guesses.length > MAX_CHANCE_FIT) continue;
     if (idle.filter((message) => tooSlow(message, comb.quantumMs)).length > allowedSlow) continue;
     if (multi.filter((message) => tooFast(message, comb.quantumMs)).length > allowedFast) continue;
     // The newest quarter of the window must agree too: after a change of conditions the old
@@ -669,8 +695,30 @@ export const STREAM_REFRESH_AFTER_MS = 3000;
  * requests keep the clock fit current, and at 64 kbit/s two quanta would hold its next request
  * 375 ms.
  */
-export function refreshProbeQuanta(msSinceBoundingMessage: number, exitAnswersPart: boolean): number | null {
-  return exitAnswersPart && msSinceBoundingMessage >= STREAM_REFRESH_AFTER_MS ? 2 : null;
+export function refreshProbeQuanta(
+  msSinceBoundingMessage: number,
+  exitAnswersPart: boolean,
+  estimate: BandwidthEstimate,
+): number | null {
+  if (!exitAnswersPart || msSinceBoundingMessage < STREAM_REFRESH_AFTER_MS) return null;
+  return clockIsCurrent(estimate) ? null : 2;
+}
+
+/** Relative uncertainty under which a clock fit is the newest arrivals' own, not one held. */
+const CURRENT_CLOCK_UNCERTAINTY = 0.02;
+
+/**
+ * A clock fitted to the newest arrivals is not stale: a faster link puts them off its ticks and a
+ * slower one makes them late, and either ends the fit. A probe then only costs: at 64 kbit/s two
+ * quanta hold the next request up to 187.5 ms (live, auto at 8× and 250 ms after the step to
+ * 64 kbit/s: with the clock fitted to the quantum, a request every 3 s missed behind the probe).
+ */
+function clockIsCurrent(estimate: BandwidthEstimate): boolean {
+  return (
+    estimate.method === 'quantum-clock' &&
+    estimate.uplinkRelativeUncertainty !== null &&
+    estimate.uplinkRelativeUncertainty <= CURRENT_CLOCK_UNCERTAINTY
+  );
 }
 
 /** Wait (ms) after an idle probe answers before the next, from its link time; `jitter` in [0, 1). */
