@@ -6,6 +6,7 @@
  * slowdown 1× the same step ends on the device. Runs on a phone-sized page, where the reason and
  * the decision timeline must be on screen while streaming; the screenshot is kept.
  */
+import { writeFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import type { InferenceRecord } from '../src/core/record';
 import {
@@ -41,6 +42,7 @@ const describeRun = (records: InferenceRecord[], stepAt: number) =>
     .map(
       (record) =>
         `${((record.startedAt - stepAt) / 1000).toFixed(2)}s ${record.config}${record.decision?.exploring ? '*' : ''} ${record.phases.totalMs.toFixed(0)}ms` +
+        ` (device ${record.phases.deviceMs.toFixed(0)})` +
         (record.decision?.predicted ? ` (p90 ${record.decision.predicted.p90Ms.toFixed(0)})` : ''),
     )
     .join('; ');
@@ -122,6 +124,15 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     const stepAt = await page.evaluate(() => performance.now());
     await page.waitForTimeout(AFTER_STEP_MS);
     const measuredUntil = await page.evaluate(() => performance.now());
+    // The window's last request still runs: a screenshot taken over it took the CPU from its device
+    // work (live: 185-243 ms at 8× where the others took ~90-120). One request at a time, so a
+    // request started after the window means every one started in it has ended.
+    if (whileStreaming)
+      await expect
+        .poll(async () => (await driver.records()).some((record) => record.startedAt >= measuredUntil), {
+          timeout: 30_000,
+        })
+        .toBe(true);
     await whileStreaming?.();
     expect((await app.snapshot()).running, 'still streaming at the end').toBe(true);
     await driver.stop();
@@ -181,6 +192,8 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
       await keepScreenshot(page, testInfo, 'auto-phone-streaming');
     });
     const { records, stepAt } = run;
+    // The whole run, for reading a miss's phases after the fact.
+    await writeFile(testInfo.outputPath('records-8x.json'), JSON.stringify(run));
     const before = records.filter((record) => record.startedAt < stepAt);
     const after = afterStep(run);
     console.warn(`8×: before the step: ${describeRun(before.slice(-6), stepAt)}`);
@@ -206,7 +219,7 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
   // millisecond. Leaving offload within 2 s held where auto was on PNG at the step (1 of 4: the
   // PNG in flight took 1089 ms, then a split at +1.10 s); a PNG sent just after the step, priced
   // on the 2 Mbit/s estimate before anything shows the step, takes its 14 quanta, 2.6-2.8 s.
-  test.fixme('step at 8×: auto leaves offload within 2 s, and at most 3 requests after the step miss 250 ms', () => {
+  test('step at 8×: auto leaves offload within 2 s, and at most 3 requests after the step miss 250 ms', () => {
     test.skip(eightX === null, 'needs the 8× run of the test before');
     const { records, stepAt } = eightX!;
     const before = records.filter((record) => record.startedAt < stepAt);
@@ -217,7 +230,9 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
       expect(left, 'a request that is not offload after the step').toBeDefined();
       expect(left!.startedAt - stepAt, 'left offload within 2 s of the step').toBeLessThanOrEqual(2000);
     }
-    const misses = after.filter(missed);
+    // Requests made after the step: the one in flight at the step was decided and sent on the
+    // 2 Mbit/s link, where no policy could see the step coming.
+    const misses = after.filter((record) => record.startedAt >= stepAt && missed(record));
     expect(
       misses.length,
       `requests after the step over ${SLO_MS} ms: ${describeRun(misses, stepAt)}; ${pricesAtEnd(records)}`,

@@ -192,8 +192,27 @@ class FakeTail implements TailLink {
     }
   }
 
-  async probe(): Promise<ProbeOutcome | null> {
-    return null;
+  /** Bandwidth probes sent, each answered when the test resolves it (null: none answered at all). */
+  readonly probes: { bytes: number; answer: () => void }[] = [];
+  answerProbes = false;
+
+  probe(payloadBytes: number): Promise<ProbeOutcome | null> {
+    if (!this.answerProbes) return Promise.resolve(null);
+    const sentAt = performance.now();
+    return new Promise((resolve) =>
+      this.probes.push({
+        bytes: payloadBytes,
+        answer: () => {
+          const now = performance.now();
+          resolve({
+            wireBytes: payloadBytes + 3,
+            sentAt,
+            receivedAt: now,
+            serverReceivedAt: performance.timeOrigin + now,
+          });
+        },
+      }),
+    );
   }
 
   onConnectionChange(listener: (state: ConnectionState, detail: string) => void): () => void {
@@ -387,6 +406,31 @@ describe('Engine', () => {
     const row = view.rows.find((entry) => entry.candidate === 'full')!;
     expect(row.prediction.ok).toBe(true);
     expect(row.measured?.requests).toBe(1);
+  });
+
+  it('starts the next request only once the stream probe sent after a reply is answered', async () => {
+    // An ambiguous fit on a fast link asks for a probe after a reply; a request queued behind it
+    // on the throttle would wait for its quanta too.
+    vi.spyOn(engine.feed.uplink, 'estimate').mockImplementation(() => ({
+      ...estimateOf(2_000_000),
+      uplinkLowBps: 1_000_000,
+      uplinkHighBps: 3_000_000,
+    }));
+    vi.spyOn(engine.feed.clock, 'get').mockImplementation(() => ({ offsetMs: 0, uncertaintyMs: 1 }));
+    tail.answerProbes = true;
+    useAppStore.getState().updateSettings({ mode: 'split', imagesPerRequest: 4 });
+    engine.start();
+    await until(() => tail.probes.length === 1);
+    const recordsAtProbe = engine.feed.records.size;
+    expect(recordsAtProbe).toBe(1);
+    expect(tail.probes[0]!.bytes).toBeGreaterThan(1500);
+    // Held: nothing else goes while the probe is on the wire.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(engine.feed.records.size).toBe(recordsAtProbe);
+    expect(tail.pending).toHaveLength(0);
+    tail.probes[0]!.answer();
+    await until(() => engine.feed.records.size > recordsAtProbe);
+    engine.stop();
   });
 
   describe('auto mode', () => {

@@ -28,7 +28,7 @@ import {
   type ModelManifest,
 } from '../core/manifest';
 import { autoPolicy, expectedAccuracies, staticPolicy } from '../core/policy';
-import { PolicyLoop, type Decided } from '../core/policyLoop';
+import { PolicyLoop, mayPrefetch, type DecideContext, type Decided } from '../core/policyLoop';
 import {
   encodeOffloadRequest,
   writeSplitHeader,
@@ -197,6 +197,16 @@ export class Engine {
   private probeInFlight = false;
   private nextIdleProbeAt = 0;
   private lastStreamProbeAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The stream probe on the wire, which the next request that sends a message waits for before
+   * it starts: a message queued behind it on the throttle waits its quanta too (live at 8× and
+   * 250 ms after the step to 64 kbit/s, the request after each probe took ~280 ms where the
+   * others took ~165-190 ms: two of that run's misses). The probe measures the link for the
+   * estimate, not for any one request, so no request's latency carries its time.
+   */
+  private streamProbe: Promise<unknown> | null = null;
+  /** How long the last pricing of more than one candidate took (ms) on the page's thread. */
+  private lastRoundPricingMs = Number.POSITIVE_INFINITY;
   /** When a message of two quanta or more (request or probe) last crossed: a lower bound's age. */
   private lastBoundingMessageAt = Number.NEGATIVE_INFINITY;
   /** Auto mode's policy and its state: one per run (and one for the steps between runs). */
@@ -401,6 +411,10 @@ export class Engine {
       const outcome = await this.tail.probe(probePayloadBytes(quanta), 10_000);
       if (!outcome) return 0;
       this.feed.clock.add(outcome.sentAt, outcome.serverReceivedAt, outcome.receivedAt);
+      // The newest message the throttle released, on its tick: a request that waited for this
+      // probe starts in step with it, not with the reply before.
+      const clock = this.feed.clock.get();
+      if (clock) this.lastMessageArrivedAt = outcome.serverReceivedAt - clock.offsetMs;
       this.addUplinkSample(
         outcome.sentAt,
         outcome.serverReceivedAt,
@@ -427,8 +441,8 @@ export class Engine {
     this.feed.addUplinkSample({ sentAt, arrivedAt: serverReceivedAt - clock.offsetMs, wireBytes, networkMs });
     if (quantaOf(wireBytes) >= 2) this.lastBoundingMessageAt = now();
     // A request's reply that leaves nothing else in flight finds the link idle: the moment for a
-    // probe, when the estimate needs one to settle an ambiguous fit (rare: at most one every 3 s,
-    // on fast links only, so the next request waits at most ~100 ms behind it).
+    // probe, when the estimate needs one (at most one every 3 s). The next request starts when
+    // its reply is back (`streamProbe`).
     if (probe || this.probeInFlight || this.inFlight > 1 || !this.running) return;
     if (now() - this.lastStreamProbeAt < STREAM_PROBE_EVERY_MS) return;
     const estimate = this.feed.uplink.estimate();
@@ -437,7 +451,9 @@ export class Engine {
       refreshProbeQuanta(now() - this.lastBoundingMessageAt, exitAnsweredPart, estimate);
     if (quanta === null) return;
     this.lastStreamProbeAt = now();
-    void this.sendProbe(quanta);
+    const sending = (this.streamProbe = this.sendProbe(quanta).finally(() => {
+      if (this.streamProbe === sending) this.streamProbe = null;
+    }));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -577,7 +593,15 @@ export class Engine {
     if (!bundle || !testSet) return { completion: Promise.resolve() };
     // Records of a cleared session must not land in the new one.
     const session = this.feed.session;
-    const plan = await this.plan(lane, bundle, settings, indices.length);
+    let plan = await this.plan(lane, bundle, settings, indices.length);
+    // A message queued behind the stream probe on the throttle waits out the probe's quanta too:
+    // a request that sends one starts when the probe is answered, decided again on what the probe
+    // measured (live, a probe sent just before the step to 64 kbit/s took 3 s, and the PNG decided
+    // before it took 1.1 s after it). One answered on the device has no need to wait.
+    if (this.streamProbe && plan.execution.kind !== 'on-device') {
+      await this.streamProbe;
+      plan = await this.plan(lane, bundle, settings, indices.length);
+    }
     const { execution, decided } = plan;
     const predicted = decided?.record.predicted ?? null;
     const seq = ++this.seq;
@@ -626,6 +650,24 @@ export class Engine {
    * warmed up before it is priced or timed.
    */
   private async plan(lane: Lane, bundle: DeviceBundle, settings: RunSettings, images: number): Promise<Plan> {
+    const context = this.pricingContext(settings, images);
+    if (lane === 'auto') {
+      this.autoLoop ??= new PolicyLoop(autoPolicy(), this.accuracy);
+      const decided = this.autoLoop.decide({ ...context, candidates: this.autoCandidates(bundle, settings) });
+      await this.warmUp(bundle, decided.decision.candidate, images);
+      return { execution: decided.decision.candidate, decided, loop: this.autoLoop };
+    }
+    const execution = this.executionOf(lane, bundle, settings);
+    await this.warmUp(bundle, execution, images);
+    if (execution.kind === 'offload' && execution.format === 'raw')
+      return { execution, decided: null, loop: null };
+    // Priced afresh for every request, as the fixed modes always were.
+    const loop = new PolicyLoop(staticPolicy(execution), this.accuracy, 0);
+    return { execution, decided: loop.decide({ ...context, candidates: [execution] }), loop };
+  }
+
+  /** What a decision prices with now: the uplink estimate, the slowdown, the lock to the clock. */
+  private pricingContext(settings: RunSettings, images: number): Omit<DecideContext, 'candidates'> {
     const model = this.costModel;
     const uplink = this.uplinkNow();
     const tickAligned = this.lockable(settings);
@@ -637,31 +679,58 @@ export class Engine {
           missing: ['cost model'],
         }));
       this.syncOffloadSizes(model);
-      return model.predictAll(candidates, { images, slowdown: settings.slowdown, uplink, tickAligned });
+      const pricingStart = now();
+      const predictions = model.predictAll(candidates, {
+        images,
+        slowdown: settings.slowdown,
+        uplink,
+        tickAligned,
+      });
+      if (candidates.length > 1) this.lastRoundPricingMs = now() - pricingStart;
+      return predictions;
     };
-    const context = {
+    return {
       now: now(),
       sloMs: settings.sloMs,
       pricingKey: `${images}|${settings.slowdown}|${tickAligned ? 'locked' : 'free'}`,
       price,
       uplinkBps: uplink.bps,
     };
-    if (lane === 'auto') {
-      this.autoLoop ??= new PolicyLoop(autoPolicy(), this.accuracy);
-      const candidates: Candidate[] = this.tail.connected
-        ? allCandidates(bundle.manifest, settings.webpQuality)
-        : [{ kind: 'on-device' }];
-      const decided = this.autoLoop.decide({ ...context, candidates });
-      await this.warmUp(bundle, decided.decision.candidate, images);
-      return { execution: decided.decision.candidate, decided, loop: this.autoLoop };
-    }
-    const execution = this.executionOf(lane, bundle, settings);
-    await this.warmUp(bundle, execution, images);
-    if (execution.kind === 'offload' && execution.format === 'raw')
-      return { execution, decided: null, loop: null };
-    // Priced afresh for every request, as the fixed modes always were.
-    const loop = new PolicyLoop(staticPolicy(execution), this.accuracy, 0);
-    return { execution, decided: loop.decide({ ...context, candidates: [execution] }), loop };
+  }
+
+  private autoCandidates(bundle: DeviceBundle, settings: RunSettings): Candidate[] {
+    return this.tail.connected
+      ? allCandidates(bundle.manifest, settings.webpQuality)
+      : [{ kind: 'on-device' }];
+  }
+
+  /**
+   * Prices auto's next round while this request's message waits for the link, where the page's
+   * thread has nothing to do until the reply: priced when the next decision is due, the round
+   * delays that request's start (see PolicyLoop). Not during the device work: the model runs are
+   * timed on this thread, and a run whose reply waited for the pricing was timed longer (live at
+   * 8×, where the slowdown multiplies the typical run: device phases of ~250 ms instead of ~110).
+   * Only when the wait is predicted to outlast the pricing, and when a reply held up by the
+   * pricing would still meet the target at this request's predicted p90.
+   */
+  private prefetchNextRound(request: DeviceRequest): void {
+    const { plan, bundle, settings, indices } = request;
+    const { loop, decided } = plan;
+    const prediction = decided?.prediction;
+    if (!loop || loop !== this.autoLoop || !prediction?.ok) return;
+    if (!mayPrefetch(prediction, settings.sloMs, this.lastRoundPricingMs)) return;
+    const token = this.runToken;
+    setTimeout(() => {
+      if (token !== this.runToken || loop !== this.autoLoop) return;
+      loop.prefetch(
+        {
+          ...this.pricingContext(settings, indices.length),
+          candidates: this.autoCandidates(bundle, settings),
+        },
+        // The next decision comes with this request's reply.
+        Math.max(0, request.start + prediction.medianMs - now()),
+      );
+    }, 0);
   }
 
   private get accuracy(): ReadonlyMap<string, number> {
@@ -891,6 +960,7 @@ export class Engine {
     this.lastTrafficAt = encodeEnd;
     const uplinkAtSend = this.uplinkNow().bps;
     const sending = this.tail.infer(frame, REQUEST_TIMEOUT_MS);
+    this.prefetchNextRound(request);
     this.messagesInFlight++;
     void sending.finally(() => this.messagesInFlight--);
     this.feed.noteSent();

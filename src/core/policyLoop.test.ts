@@ -4,7 +4,7 @@ import type { Candidate, PredictionResult } from './costModel';
 import { candidateId } from './costModel';
 import type { ModelManifest } from './manifest';
 import { autoPolicy, expectedAccuracies, staticPolicy } from './policy';
-import { ERROR_WINDOW, PolicyLoop, type DecideContext } from './policyLoop';
+import { ERROR_WINDOW, PolicyLoop, mayPrefetch, type DecideContext } from './policyLoop';
 
 const png: Candidate = { kind: 'offload', format: 'png' };
 const onDevice: Candidate = { kind: 'on-device' };
@@ -65,6 +65,48 @@ describe('PolicyLoop', () => {
     expect(calls()).toBe(2);
     loop.decide(context(price, 270, { pricingKey: '16|8' }));
     expect(calls()).toBe(3);
+  });
+
+  it('prices ahead (prefetch) only a round the next decision would find stale, which then decides from it', () => {
+    const loop = new PolicyLoop(autoPolicy(), accuracy);
+    const { price, calls } = priced({ full: 300, png: 100, 'c2-b2': 60 });
+    const first = loop.decide(context(price, 0));
+    expect(first.prediction).toMatchObject({ ok: true, candidate: first.decision.id });
+    // The next decision ~190 ms from now finds the round 190 ms old: nothing to price ahead.
+    expect(loop.prefetch(context(price, 1), 190)).toBe(false);
+    expect(calls()).toBe(1);
+    loop.decide(context(price, 190));
+    expect(calls()).toBe(1);
+    // Then it would be 380 ms old: priced now, during the device work, and the decision at
+    // 380 ms takes that round instead of pricing on its own.
+    expect(loop.prefetch(context(price, 191), 190)).toBe(true);
+    expect(calls()).toBe(2);
+    loop.decide(context(price, 380));
+    expect(calls()).toBe(2);
+    // A key never priced is priced ahead too.
+    expect(loop.prefetch(context(price, 400, { pricingKey: '16|8' }), 190)).toBe(true);
+    expect(calls()).toBe(3);
+  });
+
+  it('prices ahead only in a wait for the link that outlasts the pricing, and not at the cost of the target', () => {
+    const waiting = (uplinkMs: number, p90Ms: number) => ({
+      ok: true as const,
+      candidate: 'c2-b4',
+      medianMs: p90Ms * 0.9,
+      p90Ms,
+      phases: { deviceMs: 100, encodeMs: 0, uplinkMs, serverMs: 2, downlinkMs: 2, overheadMs: 1 },
+      wireBytes: 800,
+      exitShare: 0,
+      assumptions: [],
+    });
+    // 8× at 64 kbit/s: ~80 ms for the tick, p90 ~190 ms against 250 ms.
+    expect(mayPrefetch(waiting(80, 190), 250, 30)).toBe(true);
+    // A fast link: the reply would wait for the pricing.
+    expect(mayPrefetch(waiting(6, 40), 250, 30)).toBe(false);
+    // Held up by the pricing, the p90 would miss 150 ms.
+    expect(mayPrefetch(waiting(80, 130), 150, 30)).toBe(false);
+    // Never priced yet: nothing to go by.
+    expect(mayPrefetch(waiting(80, 190), 250, Number.POSITIVE_INFINITY)).toBe(false);
   });
 
   it('keeps a round per pricing key: a key it comes back to within 250 ms is not priced again', () => {

@@ -179,6 +179,36 @@ describe('simulate', () => {
     expect(back!.record.startedAt).toBeLessThan(30_000 + 4000);
   });
 
+  it('starts a request that sends only once the stream probe before it has crossed, as the engine does', () => {
+    // A split with an exit sends single quanta that bound the uplink from one side only, so the
+    // estimate asks for stream probes now and then.
+    const sends: { at: number; bytes: number; arrivedAt: number }[] = [];
+    const run = simulate(
+      config({
+        policy: staticPolicy({ kind: 'split', levelId: 'c2', bits: 2, exitThreshold: 0.9 }),
+        slowdown: 8,
+        makeLink: () => {
+          const link = throttleModelFor([{ atMs: 0, traceBps: 2_000_000, uplinkBps: 2_000_000 }]);
+          return {
+            send(at: number, bytes: number) {
+              const arrivedAt = link.send(at, bytes);
+              sends.push({ at, bytes, arrivedAt });
+              return arrivedAt;
+            },
+          };
+        },
+      }),
+    );
+    expect(run.requests.length).toBeGreaterThan(100);
+    // Probes are 700 B plus whole quanta; this world's requests are at most 16 × 25 + 40 B.
+    const isProbe = (bytes: number) => bytes >= 700 && (bytes - 700) % 1500 === 0;
+    const followed = sends.flatMap((send, i) =>
+      isProbe(send.bytes) && sends[i + 1] && !isProbe(sends[i + 1]!.bytes) ? [[send, sends[i + 1]!]] : [],
+    );
+    expect(followed.length).toBeGreaterThan(2);
+    for (const [probe, request] of followed) expect(request!.at).toBeGreaterThanOrEqual(probe!.arrivedAt);
+  });
+
   it('the oracle does at least as well as every static candidate, and auto reaches 95% of it', () => {
     const base = config({ slowdown: 8 });
     const score = (records: ReturnType<typeof simulate>['requests']) =>
