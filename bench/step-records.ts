@@ -26,7 +26,7 @@ const run = JSON.parse(readFileSync(file, 'utf8')) as {
 };
 const { records, stepAt, measuredUntil } = run;
 
-const fixed = (value: number | undefined, digits = 0) => (value ?? 0).toFixed(digits).padStart(6);
+const fixed = (value: number | null | undefined, digits = 0) => (value ?? 0).toFixed(digits).padStart(6);
 const inWindow = records.filter(
   (record) => record.startedAt >= stepAt - 300 && record.startedAt < measuredUntil,
 );
